@@ -1,0 +1,219 @@
+"""The ``ragbot`` command line: ingest, ask, chat, doctor.
+
+Errors meant for users (``RagbotError``) are printed as one line on stderr
+with exit status 1; nothing prints a traceback unless ``RAGBOT_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.config import Settings, load_settings
+from rag.errors import InvalidQuestion, RagbotError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _quiet_libraries() -> None:
+    # Chroma, httpx and llama-index log at INFO/WARNING on routine events.
+    for name in ("chromadb", "httpx", "llama_index", "urllib3", "bm25s"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class RagbotGroup(click.Group):
+    """A group that turns ragbot errors into one-line messages at the edge."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RagbotError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as error:  # a bug: still no traceback for users
+            if os.environ.get("RAGBOT_DEBUG"):
+                raise
+            click.echo(
+                f"error: unexpected {type(error).__name__}: {error} "
+                "(set RAGBOT_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_ERROR)
+
+
+def storage_option(command: Callable) -> Callable:
+    """``--storage DIR`` on every command: which store to use."""
+
+    @click.option(
+        "--storage",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Store directory (default: $RAGBOT_STORAGE_DIR or ./storage).",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, storage: Path | None, **kwargs: Any) -> Any:
+        kwargs["settings"] = load_settings(storage_dir=storage)
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(cls=RagbotGroup)
+@click.version_option(package_name="ragbot")
+def cli() -> None:
+    """Ask questions about a news corpus and get answers with verbatim citations."""
+    _quiet_libraries()
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Drop the collection and index from scratch.")
+@storage_option
+def ingest(path: Path | None, rebuild: bool, settings: Settings) -> None:
+    """Index the article files under PATH (default: seeds/)."""
+    from tqdm import tqdm
+
+    from rag.engine import ingest as run_ingest
+
+    corpus = path or settings.corpus_dir
+    started = time.perf_counter()
+    report = run_ingest(
+        settings,
+        corpus,
+        rebuild=rebuild,
+        progress=lambda items: tqdm(items, desc="ingest", unit="file", file=sys.stderr),
+    )
+    click.echo(
+        f"indexed {len(report.added_files)} new or changed file(s), "
+        f"{len(report.unchanged_files)} unchanged; {report.sentences_added} sentences added, "
+        f"{report.total_sentences} in the store ({time.perf_counter() - started:.1f} s)"
+    )
+
+
+def print_human(answer: dict) -> None:
+    click.echo(answer["answer"])
+    if answer["citations"]:
+        click.echo("\nSources:")
+        for number, citation in enumerate(answer["citations"], start=1):
+            click.echo(
+                f"  [{number}] {citation['source']} (chars {citation['start']}-{citation['end']}): "
+                f"\"{citation['quote']}\""
+            )
+
+
+def _json_line(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of prose.")
+@storage_option
+def ask(question: str, as_json: bool, settings: Settings) -> None:
+    """Answer QUESTION; with QUESTION '-', answer one question per stdin line.
+
+    In batch mode every non-blank line gets one output line, in order; a line
+    that is not a valid question gets {"question": ..., "error": ...} and the
+    exit status is 1 at the end.
+    """
+    from rag.engine import Engine, validate_question
+
+    if question != "-":
+        validate_question(question, settings.max_question_chars)  # before loading models
+    engine = Engine.load(settings)
+    if question != "-":
+        answer = engine.ask(question).to_dict()
+        click.echo(_json_line(answer)) if as_json else print_human(answer)
+        return
+    failed = False
+    for line in sys.stdin:
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        try:
+            answer = engine.ask(line).to_dict()
+        except InvalidQuestion as error:
+            failed = True
+            answer = {"question": line, "error": str(error)}
+            if not as_json:
+                click.echo(f"error: {error}", err=True)
+                continue
+        if as_json:
+            click.echo(_json_line(answer))
+        else:
+            click.echo(f"Q: {line}")
+            print_human(answer)
+            click.echo()
+        sys.stdout.flush()
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@storage_option
+def chat(settings: Settings) -> None:
+    """Interactive chat in the terminal (Ctrl-D or 'exit' to leave)."""
+    from rag.engine import Engine
+
+    engine = Engine.load(settings)
+    click.echo("Ask about the corpus. Ctrl-D or 'exit' to leave.")
+    while True:
+        try:
+            question = input("\nyou> ")
+        except EOFError:
+            click.echo()
+            return
+        if question.strip().lower() in {"exit", "quit"}:
+            return
+        if not question.strip():
+            continue
+        try:
+            answer = engine.ask(question)
+        except InvalidQuestion as error:
+            click.echo(f"error: {error}", err=True)
+            continue
+        click.echo("")
+        print_human(answer.to_dict())
+
+
+@cli.command()
+@storage_option
+def doctor(settings: Settings) -> None:
+    """Show the configuration in use and check that each part works."""
+    from bot.doctor import run_checks
+
+    click.echo("configuration:")
+    for name, field in Settings.model_fields.items():
+        click.echo(f"  {name} = {getattr(settings, name)}    # {field.description}")
+    click.echo("checks:")
+    ok = True
+    for name, passed, detail in run_checks(settings):
+        ok &= passed
+        click.echo(f"  [{'ok' if passed else 'FAIL'}] {name}: {detail}")
+    if not ok:
+        sys.exit(EXIT_ERROR)
+
+
+def main() -> None:
+    cli(prog_name="ragbot")
+
+
+if __name__ == "__main__":
+    main()

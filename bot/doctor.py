@@ -1,0 +1,49 @@
+"""Health checks behind ``ragbot doctor``: each part, tried for real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rag.config import Settings
+from rag.errors import RagbotError
+
+Check = tuple[str, bool, str]
+
+
+def _check_store(settings: Settings) -> Check:
+    from rag.embeddings import embedding_identity
+    from rag.store import Store
+
+    store = Store(settings)
+    try:
+        count = store.collection(embedding_identity(settings)).count()
+    except RagbotError as error:
+        return "store", False, str(error)
+    return "store", True, f"{count} sentences at {store.location}"
+
+
+def _check_embedding(settings: Settings) -> Check:
+    from rag.embeddings import build_embedding, embedding_identity
+
+    try:
+        vector = build_embedding(settings).get_query_embedding("ping")
+    except RagbotError as error:
+        return "embedding", False, str(error)
+    return "embedding", True, f"{embedding_identity(settings)} ({len(vector)} dimensions)"
+
+
+def _check_llm(settings: Settings) -> Check:
+    from rag.llm import build_chat_model
+
+    try:
+        model = build_chat_model(settings)
+        reply = model.chat("Reply with one word.", "Say OK.", max_tokens=4)
+    except RagbotError as error:
+        return "llm", False, str(error)
+    return "llm", True, f"{model.identity} replied {reply.strip()[:20]!r}"
+
+
+def run_checks(settings: Settings) -> Iterator[Check]:
+    yield _check_store(settings)
+    yield _check_embedding(settings)
+    yield _check_llm(settings)

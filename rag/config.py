@@ -1,0 +1,149 @@
+"""One settings object for the whole engine.
+
+Values come from, highest priority first: keyword arguments (the CLI's
+options), environment variables (``RAGBOT_<FIELD>``; ``OLLAMA_HOST`` is
+honoured too), a ``.env`` file, a TOML file (``ragbot.toml`` in the working
+directory, or the file named by ``RAGBOT_CONFIG``), and the defaults below.
+
+>>> Settings(llm_backend="ollama").llm_backend
+'ollama'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "ragbot.toml"
+
+EmbeddedLLM = Literal["qwen2.5-coder-1.5b", "smollm2-135m"]
+
+
+class Settings(BaseSettings):
+    """Every knob ragbot has, each with a description shown by ``ragbot doctor``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- where things live -------------------------------------------------
+    storage_dir: Path = Field(
+        Path("storage"),
+        description="Directory of the persistent Chroma store (one corpus per directory).",
+    )
+    model_dir: Path = Field(
+        Path("storage/models"),
+        description="Where the embedded GGUF model is assembled once; shared by all stores.",
+    )
+    corpus_dir: Path = Field(Path("seeds"), description="Default corpus path for `ragbot ingest`.")
+    collection: str = Field("ragbot", description="Chroma collection name.")
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "
+        "Empty: an embedded persistent store in storage_dir.",
+    )
+
+    # --- model backends ----------------------------------------------------
+    llm_backend: Literal["embedded", "ollama"] = Field(
+        "embedded", description="Who generates answers: in-process llama.cpp or an Ollama server."
+    )
+    embedding_backend: Literal["embedded", "ollama"] = Field(
+        "embedded", description="Who embeds text: in-process multilingual-e5-small or Ollama."
+    )
+    embedded_llm: EmbeddedLLM = Field(
+        "qwen2.5-coder-1.5b",
+        description="Embedded GGUF model. smollm2-135m is only for fast plumbing tests.",
+    )
+    ollama_host: str = Field(
+        "http://127.0.0.1:11434",
+        validation_alias=AliasChoices("ollama_host", "RAGBOT_OLLAMA_HOST", "OLLAMA_HOST"),
+        description="Ollama server URL (OLLAMA_HOST is honoured).",
+    )
+    ollama_llm_model: str = Field("qwen2.5:3b", description="Ollama model that answers.")
+    ollama_embedding_model: str = Field(
+        "bge-m3", description="Ollama embedding model (choose a multilingual one)."
+    )
+    request_timeout_s: float = Field(
+        120.0, gt=0, description="Timeout for one request to Ollama, in seconds."
+    )
+
+    # --- generation ----------------------------------------------------------
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0: deterministic).")
+    seed: int = Field(42, description="Sampling seed, so that runs repeat.")
+    llm_threads: int = Field(
+        max(1, os.cpu_count() or 1), ge=1, description="CPU threads for the embedded LLM."
+    )
+    llm_context_tokens: int = Field(4096, ge=512, description="Context window of the embedded LLM.")
+    max_answer_tokens: int = Field(200, ge=16, description="Cap on generated tokens per answer.")
+
+    # --- retrieval and questions -------------------------------------------
+    evidence_k: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the LLM.")
+    candidate_k: int = Field(
+        30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."
+    )
+    max_question_chars: int = Field(
+        500, ge=10, description="Longest question accepted, in characters."
+    )
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _normalise_host(cls, value: str) -> str:
+        # Ollama itself accepts OLLAMA_HOST=0.0.0.0:11434 with no scheme.
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            value = "http://" + value
+        return value
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value.strip().rstrip("/") or None if value else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("RAGBOT_CONFIG", DEFAULT_CONFIG_FILE))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        return (init_settings, env_settings, dotenv_settings, toml)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning validation errors into one readable ConfigError.
+
+    Options left as ``None`` (not given on the command line) are ignored.
+    """
+    config_file = os.environ.get("RAGBOT_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"config file not found: {config_file} (from RAGBOT_CONFIG)")
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'config'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    except ValueError as error:  # a malformed TOML file
+        raise ConfigError(f"invalid configuration file: {error}") from None

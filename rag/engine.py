@@ -1,0 +1,125 @@
+"""The engine every interface uses: load once, then ``ask`` many times.
+
+>>> engine = Engine.load(load_settings())          # doctest: +SKIP
+>>> engine.ask("How long did the Moscow talks last?").answer   # doctest: +SKIP
+'The talks lasted about three hours [1].'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.answer import Answer, compose, format_evidence
+from rag.config import Settings
+from rag.corpus import Article, corpus_files, load_article
+from rag.embeddings import build_embedding, embedding_identity
+from rag.errors import InvalidQuestion
+from rag.language import LANGUAGE_NAMES, detect_language
+from rag.llm import ChatModel, build_chat_model
+from rag.prompts import render
+from rag.retrieve import HybridRetriever
+from rag.store import IngestReport, Store
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question stripped, or InvalidQuestion with a message fit for users."""
+    cleaned = question.strip()
+    if not cleaned:
+        raise InvalidQuestion("the question is empty")
+    if len(cleaned) > max_chars:
+        raise InvalidQuestion(
+            f"the question is {len(cleaned)} characters long; the limit is {max_chars}"
+        )
+    return cleaned
+
+
+def ingest(
+    settings: Settings,
+    path: Path,
+    rebuild: bool = False,
+    embed_model: BaseEmbedding | None = None,
+    progress: Callable[[Iterable[Article]], Iterable[Article]] = lambda items: items,
+) -> IngestReport:
+    """Build or update the store from the article files under ``path``."""
+    files = corpus_files(path)
+    store = Store(settings)
+    if rebuild:
+        store.drop()
+    articles = (load_article(f) for f in files)
+    return store.ingest(
+        articles,
+        embed_model or build_embedding(settings),
+        embedding_identity(settings),
+        progress=progress,
+    )
+
+
+class Engine:
+    """Retrieval plus a chat model, wired from settings (or given, for tests)."""
+
+    def __init__(
+        self, settings: Settings, chat_model: ChatModel, embed_model: BaseEmbedding
+    ) -> None:
+        from llama_index.core import VectorStoreIndex
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.chat_model = chat_model
+        self.embed_model = embed_model
+        self.embedding_identity = embedding_identity(settings)
+        store = Store(settings)
+        self.sentences = store.sentences(self.embedding_identity)
+        collection = store.collection(self.embedding_identity)
+        vector_index = VectorStoreIndex.from_vector_store(
+            ChromaVectorStore(chroma_collection=collection), embed_model=embed_model
+        )
+        self.retriever = HybridRetriever(vector_index, self.sentences, settings.candidate_k)
+
+    @classmethod
+    def load(cls, settings: Settings) -> Engine:
+        # Open the store first: a missing index should fail before a 1 GB model loads.
+        Store(settings).collection(embedding_identity(settings))
+        embed_model = build_embedding(settings)
+        return cls(settings, build_chat_model(settings), embed_model)
+
+    @property
+    def backend(self) -> dict[str, str]:
+        return {"llm": self.chat_model.identity, "embedding": self.embedding_identity}
+
+    def ask(self, question: str) -> Answer:
+        question = validate_question(question, self.settings.max_question_chars)
+        started = time.perf_counter()
+        language = detect_language(question)
+        retrieved = self.retriever.retrieve(question)
+        evidence = retrieved.sentences[: self.settings.evidence_k]
+        retrieved_at = time.perf_counter()
+        language_name = LANGUAGE_NAMES.get(language, "English")
+        reply = self.chat_model.chat(
+            render("answer_system", language_name=language_name),
+            render(
+                "answer_user",
+                evidence=format_evidence(evidence),
+                question=question,
+                language_name=language_name,
+            ),
+            max_tokens=self.settings.max_answer_tokens,
+        )
+        generated_at = time.perf_counter()
+        text, refused, citations = compose(reply, evidence, language)
+        return Answer(
+            question=question,
+            answer=text,
+            refused=refused,
+            language=language,
+            citations=citations,
+            timings_ms={
+                "retrieve": round((retrieved_at - started) * 1000, 1),
+                "generate": round((generated_at - retrieved_at) * 1000, 1),
+                "total": round((time.perf_counter() - started) * 1000, 1),
+            },
+            backend=self.backend,
+        )

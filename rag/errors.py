@@ -1,0 +1,57 @@
+"""The errors ragbot raises on purpose.
+
+Every message here is safe to show a user as it is (no secrets, no stack
+traces) and says what to do next. Interfaces (CLI, Discord) catch
+``RagbotError`` at their edge and print ``str(error)`` on one line; anything
+else escaping the engine is a bug.
+"""
+
+from __future__ import annotations
+
+
+class RagbotError(Exception):
+    """Base class: a failure the user can act on."""
+
+
+class ConfigError(RagbotError):
+    """The configuration (env vars, TOML file, options) is invalid."""
+
+
+class InvalidQuestion(RagbotError):
+    """The question is empty, too long, or otherwise unusable."""
+
+
+class CorpusError(RagbotError):
+    """The corpus path is missing, empty, or holds unreadable files."""
+
+
+class StoreError(RagbotError):
+    """Problems with the Chroma store."""
+
+
+class StoreNotBuilt(StoreError):
+    """``ask`` was called on a store that was never ingested."""
+
+
+class StoreCorrupt(StoreError):
+    """The storage directory exists but Chroma cannot open it."""
+
+
+class EmbeddingMismatch(StoreError):
+    """The store was built with a different embedding model than the one configured."""
+
+
+class ModelError(RagbotError):
+    """A model backend cannot be loaded or used."""
+
+
+class ModelAssetMissing(ModelError):
+    """A model file shipped by a package is missing or fails its checksum."""
+
+
+class BackendUnavailable(ModelError):
+    """A model server (Ollama, Chroma) cannot be reached."""
+
+
+class ModelNotPulled(ModelError):
+    """The Ollama server is up but does not have the configured model."""

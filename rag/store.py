@@ -1,0 +1,279 @@
+"""The Chroma store: one collection of evidence sentences per corpus.
+
+Ingestion goes through llama-index (``VectorStoreIndex`` over a
+``ChromaVectorStore``) with our embedding model passed explicitly, so neither
+llama-index's OpenAI default nor Chroma's downloading default embedder is
+ever used. One node is one sentence; its metadata carries the source file
+name, the character offsets into the file, and article metadata (language,
+date, title) so retrieval can filter and citations can point back exactly.
+
+Re-ingesting is idempotent: a file whose content hash is already stored is
+skipped; a changed file has its old sentences replaced. The collection's
+metadata records the embedding model that built it; opening the store with a
+different model raises :class:`EmbeddingMismatch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import TextNode
+
+from rag.config import Settings
+from rag.corpus import Article
+from rag.errors import BackendUnavailable, EmbeddingMismatch, StoreCorrupt, StoreNotBuilt
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_META_KEYS = ["source", "start", "end", "language", "date", "title", "position", "file_sha"]
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    """A sentence as the store holds it (what retrieval returns)."""
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    language: str
+    date: str
+    title: str
+    position: int
+
+
+@dataclass
+class IngestReport:
+    added_files: list[str]
+    unchanged_files: list[str]
+    sentences_added: int
+    total_sentences: int
+
+
+def _node_id(article: Article, start: int, end: int) -> str:
+    key = f"{article.source}\0{article.sha256}\0{start}\0{end}"
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def article_nodes(article: Article) -> list[TextNode]:
+    """One llama-index node per evidence sentence, offsets in metadata."""
+    nodes = []
+    for sentence in article.sentences:
+        metadata = {
+            "source": article.source,
+            "start": sentence.start,
+            "end": sentence.end,
+            "language": article.language,
+            "date": article.date or "",
+            "title": article.title or "",
+            "position": sentence.position,
+            "file_sha": article.sha256,
+        }
+        nodes.append(
+            TextNode(
+                id_=_node_id(article, sentence.start, sentence.end),
+                text=sentence.text,
+                metadata=metadata,
+                # Embed and show the sentence alone; metadata is for filtering.
+                excluded_embed_metadata_keys=list(metadata),
+                excluded_llm_metadata_keys=list(metadata),
+                start_char_idx=sentence.start,
+                end_char_idx=sentence.end,
+            )
+        )
+    return nodes
+
+
+class Store:
+    """A handle on the configured Chroma collection (local directory or server)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client = None
+
+    # --- opening ------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.storage_dir)
+
+    def _chroma_dir(self) -> Path:
+        return self.settings.storage_dir / "chroma"
+
+    def client(self, create: bool):
+        if self._client is not None:
+            return self._client
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if self.settings.chroma_url:
+            url = urlparse(self.settings.chroma_url)
+            try:
+                self._client = chromadb.HttpClient(
+                    host=url.hostname or "127.0.0.1",
+                    port=url.port or 8000,
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception:  # chromadb raises bare ValueError/ConnectError variants
+                raise BackendUnavailable(
+                    f"Chroma server not reachable at {self.settings.chroma_url}: "
+                    "start it with `chroma run --path DIR`"
+                ) from None
+            return self._client
+        storage = self.settings.storage_dir
+        if storage.exists() and not storage.is_dir():
+            raise StoreCorrupt(f"storage path {storage} is a file, not a directory")
+        if not create and not (self._chroma_dir() / "chroma.sqlite3").is_file():
+            raise StoreNotBuilt(self._not_built_message())
+        try:
+            self._chroma_dir().mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(
+                path=str(self._chroma_dir()), settings=chroma_settings
+            )
+        except Exception as error:
+            raise StoreCorrupt(
+                f"storage directory {storage} cannot be opened as a Chroma store "
+                f"({type(error).__name__}); move it aside and run `ragbot ingest`"
+            ) from None
+        return self._client
+
+    def _not_built_message(self) -> str:
+        return (
+            f"no index at {self.location}: build it with `ragbot ingest` "
+            "(or point RAGBOT_STORAGE_DIR / --storage at an existing one)"
+        )
+
+    def _call(self, action: Callable):
+        """Run a Chroma call, turning its failures into store errors."""
+        try:
+            return action()
+        except (StoreNotBuilt, EmbeddingMismatch):
+            raise
+        except Exception as error:
+            if self.settings.chroma_url:
+                raise BackendUnavailable(
+                    f"Chroma server at {self.settings.chroma_url} failed: {type(error).__name__}"
+                ) from None
+            raise StoreCorrupt(
+                f"storage directory {self.settings.storage_dir} is damaged "
+                f"({type(error).__name__}); move it aside and run `ragbot ingest`"
+            ) from None
+
+    def collection(self, embedding_identity: str, create: bool = False):
+        client = self.client(create=create)
+
+        def open_collection():
+            names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+            if self.settings.collection not in names:
+                if not create:
+                    raise StoreNotBuilt(self._not_built_message())
+                return client.create_collection(
+                    self.settings.collection,
+                    embedding_function=None,
+                    metadata={
+                        "embedding_model": embedding_identity,
+                        "ragbot_schema": SCHEMA_VERSION,
+                        "hnsw:space": "cosine",
+                    },
+                )
+            return client.get_collection(self.settings.collection, embedding_function=None)
+
+        collection = self._call(open_collection)
+        built_with = (collection.metadata or {}).get("embedding_model")
+        if built_with != embedding_identity:
+            raise EmbeddingMismatch(
+                f"the index at {self.location} was built with embedding model {built_with}, "
+                f"but {embedding_identity} is configured: reindex with `ragbot ingest --rebuild`"
+            )
+        return collection
+
+    def drop(self) -> None:
+        """Delete the collection (``ingest --rebuild``); other collections are untouched."""
+        client = self.client(create=True)
+
+        def delete():
+            names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+            if self.settings.collection in names:
+                client.delete_collection(self.settings.collection)
+
+        self._call(delete)
+
+    # --- writing ------------------------------------------------------------
+    def ingest(
+        self,
+        articles: Iterable[Article],
+        embed_model: BaseEmbedding,
+        embedding_identity: str,
+        progress: Callable[[Iterable[Article]], Iterable[Article]] = lambda items: items,
+    ) -> IngestReport:
+        from llama_index.core import StorageContext, VectorStoreIndex
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        collection = self.collection(embedding_identity, create=True)
+        vector_store = ChromaVectorStore(chroma_collection=collection)
+        index = VectorStoreIndex(
+            nodes=[],
+            storage_context=StorageContext.from_defaults(vector_store=vector_store),
+            embed_model=embed_model,
+        )
+        report = IngestReport([], [], 0, 0)
+        for article in progress(articles):
+            stored = self._call(
+                lambda: collection.get(where={"source": article.source}, include=["metadatas"])
+            )
+            shas = {meta.get("file_sha") for meta in stored["metadatas"] or []}
+            if shas == {article.sha256} and len(stored["ids"]) == len(article.sentences):
+                report.unchanged_files.append(article.source)
+                continue
+            if stored["ids"]:
+                self._call(lambda: collection.delete(ids=stored["ids"]))
+            nodes = article_nodes(article)
+            if nodes:
+                embeddings = embed_model.get_text_embedding_batch([n.text for n in nodes])
+                for node, embedding in zip(nodes, embeddings):
+                    node.embedding = embedding
+                self._call(lambda: index.insert_nodes(nodes))
+            report.added_files.append(article.source)
+            report.sentences_added += len(nodes)
+        report.total_sentences = self._call(collection.count)
+        return report
+
+    # --- reading ------------------------------------------------------------
+    def sentences(self, embedding_identity: str) -> list[StoredSentence]:
+        """Every stored sentence, in file and position order."""
+        collection = self.collection(embedding_identity)
+        rows = self._call(lambda: collection.get(include=["documents", "metadatas"]))
+        sentences = [
+            _stored(id_, text, meta)
+            for id_, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"])
+        ]
+        if not sentences:
+            raise StoreNotBuilt(self._not_built_message())
+        return sorted(sentences, key=lambda s: (s.source, s.position))
+
+
+def _stored(id_: str, text: str, meta: dict) -> StoredSentence:
+    return StoredSentence(
+        id=id_,
+        source=str(meta["source"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+        language=str(meta.get("language", "")),
+        date=str(meta.get("date", "")),
+        title=str(meta.get("title", "")),
+        position=int(meta.get("position", 0)),
+    )
+
+
+def stored_from_node(node: TextNode) -> StoredSentence:
+    return _stored(node.node_id, node.get_content(), node.metadata)
