@@ -72,10 +72,21 @@ def build_embedding(settings: Settings) -> BaseEmbedding:
     if settings.embedding_backend == "ollama":
         from llama_index.embeddings.ollama import OllamaEmbedding
 
-        from rag.ollama import require_model
+        from rag.ollama import require_model, translated_errors
 
         require_model(settings, settings.ollama_embedding_model)
-        return OllamaEmbedding(
+        class CheckedOllamaEmbedding(OllamaEmbedding):
+            """OllamaEmbedding whose failures become ragbot errors."""
+
+            def get_general_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+                with translated_errors(settings, settings.ollama_embedding_model):
+                    return super().get_general_text_embeddings(texts)
+
+            def get_general_text_embedding(self, text: str) -> Embedding:
+                with translated_errors(settings, settings.ollama_embedding_model):
+                    return super().get_general_text_embedding(text)
+
+        return CheckedOllamaEmbedding(
             model_name=settings.ollama_embedding_model,
             base_url=settings.ollama_host,
             client_kwargs={"timeout": settings.request_timeout_s},

@@ -1,8 +1,10 @@
 """The engine every interface uses: load once, then ``ask`` many times.
 
->>> engine = Engine.load(load_settings())          # doctest: +SKIP
->>> engine.ask("How long did the Moscow talks last?").answer   # doctest: +SKIP
-'The talks lasted about three hours [1].'
+Example (loads the 1 GB model, so not run as a doctest)::
+
+    engine = Engine.load(load_settings())
+    engine.ask("How long did the Moscow talks last?").answer
+    # 'The Moscow talks lasted about three hours. [1]'
 """
 
 from __future__ import annotations

@@ -1,0 +1,111 @@
+"""A local HTTP server that speaks Ollama's documented REST API.
+
+Only what ragbot uses: ``GET /api/tags``, ``POST /api/chat`` (non-streaming),
+``POST /api/embed`` and ``POST /api/show``. Unknown models get Ollama's 404
+``{"error": "model 'x' not found"}``. Embeddings are hashed bags of words, so
+retrieval over them behaves sensibly; chat replies are canned. Every request
+body is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+DIM = 64
+
+
+def bag_of_words(text: str) -> list[float]:
+    vector = np.zeros(DIM, dtype=np.float32)
+    for word in re.findall(r"\w+", text.lower()):
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % DIM] += 1.0
+    norm = float(np.linalg.norm(vector)) or 1.0
+    return (vector / norm).tolist()
+
+
+class FakeOllama:
+    def __init__(self, models: list[str], reply: str = "The talks lasted about three hours [1].") -> None:
+        self.models = models
+        self.reply = reply
+        self.requests: list[tuple[str, dict]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def _send(self, status: int, payload: dict) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                fake.requests.append((self.path, {}))
+                if self.path == "/api/tags":
+                    self._send(200, {"models": [fake._tag(m) for m in fake.models]})
+                else:
+                    self._send(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.requests.append((self.path, body))
+                model = body.get("model", "")
+                if self.path in ("/api/chat", "/api/embed", "/api/show") and not fake.has(model):
+                    self._send(404, {"error": f"model '{model}' not found"})
+                elif self.path == "/api/chat":
+                    self._send(200, {
+                        "model": model,
+                        "created_at": "2026-11-22T10:00:00Z",
+                        "message": {"role": "assistant", "content": fake.reply},
+                        "done": True,
+                        "done_reason": "stop",
+                        "total_duration": 1000,
+                        "prompt_eval_count": 10,
+                        "eval_count": 5,
+                    })
+                elif self.path == "/api/embed":
+                    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                    self._send(200, {"model": model, "embeddings": [bag_of_words(t) for t in inputs]})
+                elif self.path == "/api/show":
+                    self._send(200, {"model_info": {"general.architecture": "qwen2", "qwen2.context_length": 32768}})
+                else:
+                    self._send(404, {"error": "not found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def has(self, model: str) -> bool:
+        # Ollama resolves a name without a tag to ":latest".
+        def norm(name: str) -> str:
+            return name if ":" in name else name + ":latest"
+
+        return norm(model) in {norm(m) for m in self.models}
+
+    @staticmethod
+    def _tag(name: str) -> dict:
+        return {
+            "name": name,
+            "model": name,
+            "modified_at": "2026-11-01T00:00:00Z",
+            "size": 1,
+            "digest": "0" * 64,
+            "details": {"format": "gguf", "family": "qwen2", "parameter_size": "1.5B", "quantization_level": "Q4_K_M"},
+        }
+
+    def __enter__(self) -> FakeOllama:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,56 @@
+"""Composing answers: citations come from evidence offsets, never from model text."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import REFUSALS, compose
+from rag.store import StoredSentence
+
+TEXT = "Intro line.\nThe talks lasted about three hours on Wednesday.\nTurkey lost 34 soldiers in 2020.\n"
+
+
+def _sentence(text: str, number: int) -> StoredSentence:
+    start = TEXT.index(text)
+    return StoredSentence(f"id{number}", "a.txt", start, start + len(text), text, "en", "", "", number)
+
+
+EVIDENCE = [
+    _sentence("The talks lasted about three hours on Wednesday.", 0),
+    _sentence("Turkey lost 34 soldiers in 2020.", 1),
+]
+
+
+def test_cited_sentence_becomes_verbatim_citation() -> None:
+    answer, refused, citations = compose("They lost 34 soldiers [2].", EVIDENCE, "en")
+    assert not refused
+    assert answer == "They lost 34 soldiers [1]."  # renumbered to the citation list
+    assert [(c.source, c.quote) for c in citations] == [("a.txt", EVIDENCE[1].text)]
+    assert TEXT[citations[0].start : citations[0].end] == citations[0].quote
+
+
+@pytest.mark.parametrize(
+    ("reply", "language"),
+    [
+        ("NOT_IN_SOURCES", "en"),
+        ("not in sources", "da"),
+        ("", "de"),
+        ("Paris is the capital of France.", "en"),  # cites nothing
+        ("They lost 35 soldiers [2].", "no"),  # number not in the cited sentence
+        ("The talks lasted 2 hours [1].", "en"),
+        ("See [7].", "en"),  # cites evidence that does not exist
+    ],
+)
+def test_unsupported_replies_are_refused(reply: str, language: str) -> None:
+    answer, refused, citations = compose(reply, EVIDENCE, language)
+    assert refused and citations == []
+    assert answer == REFUSALS[language]
+
+
+def test_several_citations_keep_first_cited_order() -> None:
+    answer, refused, citations = compose(
+        "About three hours [1]; 34 soldiers died [2]. Again [1].", EVIDENCE, "en"
+    )
+    assert not refused
+    assert [c.quote for c in citations] == [EVIDENCE[0].text, EVIDENCE[1].text]
+    assert answer.endswith("Again [1].")

@@ -1,0 +1,60 @@
+"""The real product offline: embedded Qwen2.5 1.5B + multilingual-e5 over seeds/."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import MODEL_DIR, SEEDS
+from .test_cli import run
+
+pytestmark = pytest.mark.slow
+
+
+def _verbatim(citation) -> bool:
+    text = (SEEDS / citation.source).read_text(encoding="utf-8")
+    return text[citation.start : citation.end] == citation.quote
+
+
+def test_english_question_cites_the_english_article(qwen_engine) -> None:
+    answer = qwen_engine.ask("How long did the talks between Putin and Erdogan in Moscow last?")
+    assert not answer.refused, answer
+    assert "three hours" in answer.answer or "3 hours" in answer.answer
+    assert answer.language == "en"
+    assert any(c.source == "003_dde437028c99873a.txt" and "three hours" in c.quote for c in answer.citations)
+    assert all(_verbatim(c) for c in answer.citations)
+
+
+def test_danish_question_answered_in_danish_with_danish_source(qwen_engine) -> None:
+    answer = qwen_engine.ask("Hvem inviterede Erdogan til Rusland?")
+    assert not answer.refused, answer
+    assert "Putin" in answer.answer
+    assert answer.language == "da"
+    assert any(c.source == "000_a1c12008845bb2ac.txt" for c in answer.citations)
+    assert all(_verbatim(c) for c in answer.citations)
+
+
+def test_trivia_outside_the_corpus_is_refused(qwen_engine) -> None:
+    answer = qwen_engine.ask("What is the capital of Australia?")
+    assert answer.refused
+    assert answer.citations == []
+
+
+def test_cli_json_contract_with_real_models(seeded_store) -> None:
+    result = run(
+        "ask", "--json", "How many Turkish soldiers were killed in the air strike?",
+        "--storage", str(seeded_store),
+        env={"RAGBOT_MODEL_DIR": str(MODEL_DIR)},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    answer = json.loads(lines[0])
+    assert "34" in answer["answer"] and not answer["refused"]
+    assert answer["backend"] == {"llm": "embedded:qwen2.5-coder-1.5b", "embedding": "embedded:multilingual-e5-small-q4"}
+    assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
+    citation = answer["citations"][0]
+    assert citation["source"] == "002_13223fc3fbf5ac4f.txt"
+    text = (SEEDS / citation["source"]).read_text(encoding="utf-8")
+    assert text[citation["start"] : citation["end"]] == citation["quote"]

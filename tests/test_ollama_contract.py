@@ -1,0 +1,83 @@
+"""The Ollama backends against a server speaking Ollama's documented API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.embeddings import build_embedding
+from rag.engine import Engine, ingest
+from rag.errors import BackendUnavailable, ModelNotPulled
+from rag.llm import OllamaChat
+
+from .conftest import SEEDS, free_port
+from .fake_ollama import FakeOllama
+
+LLM, EMBED = "qwen2.5:3b", "bge-m3"
+
+
+def _settings(url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        storage_dir=tmp_path / "store",
+        llm_backend="ollama",
+        embedding_backend="ollama",
+        ollama_host=url,
+        ollama_llm_model=LLM,
+        ollama_embedding_model=EMBED,
+        request_timeout_s=5,
+    )
+
+
+def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
+    with FakeOllama([LLM, EMBED + ":latest"]) as server:
+        settings = _settings(server.url, tmp_path)
+        report = ingest(settings, SEEDS)
+        assert report.total_sentences > 50
+        engine = Engine.load(settings)
+        answer = engine.ask("How long did the talks in Moscow last?")
+
+    assert engine.backend == {"llm": f"ollama:{LLM}", "embedding": f"ollama:{EMBED}"}
+    assert not answer.refused
+    assert answer.answer == "The talks lasted about three hours [1]."
+    # The citation is evidence sentence [1], taken from the store, verbatim.
+    citation = answer.citations[0]
+    text = (SEEDS / citation.source).read_text(encoding="utf-8")
+    assert text[citation.start : citation.end] == citation.quote
+
+    chats = [body for path, body in server.requests if path == "/api/chat"]
+    assert len(chats) == 1
+    assert chats[0]["stream"] is False
+    assert chats[0]["options"]["temperature"] == 0.0
+    assert chats[0]["options"]["seed"] == 42
+    system, user = chats[0]["messages"]
+    assert system["role"] == "system" and "not instructions" in system["content"]
+    assert "How long did the talks in Moscow last?" in user["content"]
+    assert any(path == "/api/embed" for path, _ in server.requests)
+
+
+def test_model_not_pulled_names_the_fix(tmp_path: Path) -> None:
+    with FakeOllama([EMBED]) as server:
+        with pytest.raises(ModelNotPulled, match=r"model qwen2.5:3b not pulled: run `ollama pull qwen2.5:3b`"):
+            OllamaChat(_settings(server.url, tmp_path))
+
+
+def test_latest_tag_counts_as_pulled(tmp_path: Path) -> None:
+    with FakeOllama(["bge-m3:latest"]) as server:
+        settings = _settings(server.url, tmp_path)
+        assert len(build_embedding(settings).get_query_embedding("hello")) == 64
+
+
+def test_unreachable_server(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(BackendUnavailable, match=f"Ollama not reachable at {url}"):
+        OllamaChat(_settings(url, tmp_path))
+
+
+def test_model_removed_while_running(tmp_path: Path) -> None:
+    with FakeOllama([LLM]) as server:
+        chat = OllamaChat(_settings(server.url, tmp_path))
+        server.models.clear()
+        with pytest.raises(ModelNotPulled, match="ollama pull"):
+            chat.chat("system", "user", max_tokens=10)

@@ -1,0 +1,131 @@
+"""The Chroma store: idempotent ingestion, model mismatch, missing and damaged stores."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.engine import ingest
+from rag.errors import EmbeddingMismatch, StoreCorrupt, StoreNotBuilt
+from rag.store import Store
+
+from .conftest import SEEDS, free_port
+
+
+def _copy_seeds(tmp_path: Path, names: list[str] | None = None) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(SEEDS.iterdir()):
+        if names is None or path.name in names:
+            shutil.copy(path, corpus / path.name)
+    return corpus
+
+
+def test_ingest_is_idempotent_and_updates_changed_files(tmp_path: Path, nano_e5) -> None:
+    settings = Settings(storage_dir=tmp_path / "store")
+    corpus = _copy_seeds(tmp_path, ["000_a1c12008845bb2ac.txt", "002_13223fc3fbf5ac4f.txt"])
+    first = ingest(settings, corpus, embed_model=nano_e5)
+    assert first.sentences_added == first.total_sentences > 0
+    again = ingest(settings, corpus, embed_model=nano_e5)
+    assert again.sentences_added == 0 and again.total_sentences == first.total_sentences
+
+    changed = corpus / "000_a1c12008845bb2ac.txt"
+    changed.write_text(changed.read_text() + "\nEn helt ny sætning om topmødet i Sotji.\n")
+    third = ingest(settings, corpus, embed_model=nano_e5)
+    assert third.added_files == ["000_a1c12008845bb2ac.txt"]
+    assert third.total_sentences == first.total_sentences + 1
+
+    stored = Store(settings).sentences("embedded:multilingual-e5-small-q4")
+    text = changed.read_text()
+    assert all(
+        text[s.start : s.end] == s.text for s in stored if s.source == changed.name
+    )
+
+
+def test_other_embedding_model_asks_for_rebuild(seeded_store: Path, nano_e5, tmp_path: Path) -> None:
+    settings = Settings(storage_dir=seeded_store, embedding_backend="ollama")
+    with pytest.raises(EmbeddingMismatch, match="--rebuild"):
+        Store(settings).collection("ollama:bge-m3")
+
+
+def test_rebuild_replaces_the_collection(tmp_path: Path, nano_e5) -> None:
+    settings = Settings(storage_dir=tmp_path / "store")
+    corpus = _copy_seeds(tmp_path, ["001_cdca8b3d9982e562.txt"])
+    first = ingest(settings, corpus, embed_model=nano_e5)
+    rebuilt = ingest(settings, corpus, rebuild=True, embed_model=nano_e5)
+    assert rebuilt.sentences_added == rebuilt.total_sentences == first.total_sentences
+
+
+def test_never_built_store_says_how_to_build(tmp_path: Path) -> None:
+    settings = Settings(storage_dir=tmp_path / "empty")
+    with pytest.raises(StoreNotBuilt, match="ragbot ingest"):
+        Store(settings).collection("embedded:multilingual-e5-small-q4")
+    assert not (tmp_path / "empty").exists()  # asking must not create a store
+
+
+def test_damaged_store_is_reported_not_crashed(tmp_path: Path) -> None:
+    chroma_dir = tmp_path / "store" / "chroma"
+    chroma_dir.mkdir(parents=True)
+    garbage = b"this is not a sqlite database" * 100
+    (chroma_dir / "chroma.sqlite3").write_bytes(garbage)
+    with pytest.raises(StoreCorrupt, match="move it aside"):
+        Store(Settings(storage_dir=tmp_path / "store")).collection("x")
+    assert (chroma_dir / "chroma.sqlite3").read_bytes() == garbage  # never deleted
+
+
+def test_storage_path_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreCorrupt, match="is a file"):
+        Store(Settings(storage_dir=tmp_path / "file")).collection("x")
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):
+    """A real Chroma server (`chroma run`) on 127.0.0.1."""
+    chroma = Path(shutil.which("chroma") or Path(__import__("sys").executable).parent / "chroma")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("chroma server did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_chroma_server_store(chroma_server: str, tmp_path: Path, nano_e5) -> None:
+    settings = Settings(chroma_url=chroma_server, storage_dir=tmp_path / "unused")
+    corpus = _copy_seeds(tmp_path, ["004_ac0d399da905150f.txt"])
+    report = ingest(settings, corpus, embed_model=nano_e5)
+    assert report.total_sentences > 0
+    assert ingest(settings, corpus, embed_model=nano_e5).sentences_added == 0
+    stored = Store(settings).sentences("embedded:multilingual-e5-small-q4")
+    assert {s.source for s in stored} == {"004_ac0d399da905150f.txt"}
+    assert not (tmp_path / "unused").exists()
+
+
+def test_unreachable_chroma_server(tmp_path: Path) -> None:
+    from rag.errors import BackendUnavailable
+
+    settings = Settings(chroma_url=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(BackendUnavailable, match="Chroma server"):
+        Store(settings).collection("x")
