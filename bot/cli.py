@@ -98,7 +98,9 @@ def ingest(path: Path | None, rebuild: bool, settings: Settings) -> None:
         settings,
         corpus,
         rebuild=rebuild,
-        progress=lambda items: tqdm(items, desc="ingest", unit="file", file=sys.stderr),
+        progress=lambda items, total: tqdm(
+            items, total=total, desc="ingest", unit="file", file=sys.stderr
+        ),
     )
     click.echo(
         f"indexed {len(report.added_files)} new or changed file(s), "

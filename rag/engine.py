@@ -44,9 +44,12 @@ def ingest(
     path: Path,
     rebuild: bool = False,
     embed_model: BaseEmbedding | None = None,
-    progress: Callable[[Iterable[Article]], Iterable[Article]] = lambda items: items,
+    progress: Callable[[Iterable[Article], int], Iterable[Article]] = lambda items, total: items,
 ) -> IngestReport:
-    """Build or update the store from the article files under ``path``."""
+    """Build or update the store from the article files under ``path``.
+
+    ``progress(articles, total)`` may wrap the article stream (a progress bar).
+    """
     files = corpus_files(path)
     store = Store(settings)
     if rebuild:
@@ -56,7 +59,7 @@ def ingest(
         articles,
         embed_model or build_embedding(settings),
         embedding_identity(settings),
-        progress=progress,
+        progress=lambda items: progress(items, len(files)),
     )
 
 
