@@ -1,0 +1,241 @@
+"""Check the engine's answers against a gold set of facts from the corpus.
+
+A gold item (one JSON object per line of ``evals/gold.jsonl``)::
+
+    {"id": "q13", "question": "How many Turkish soldiers were killed ...?",
+     "language": "en", "expected": [["34"]], "sources": ["002_....txt"],
+     "answerable": true, "type": "number"}
+
+``expected`` is a list of facts, each a list of accepted spellings; an answer
+is correct when every fact appears in the ``answer`` text (case-insensitive;
+the quotes do not count) and it is not refused. Unanswerable and injection
+items are correct when refused.
+
+>>> fact_found(["three hours", "3 hours"], "They talked for about three hours [1].")
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.answer import Answer
+from rag.errors import ConfigError
+from rag.language import detect_language
+
+RECALL_KS = (1, 3, 6)
+# Figures where higher is better; the ratchet holds each at its best level.
+FIGURES = (
+    "answer_accuracy",
+    "gold_source_cited",
+    "correct_refusals",
+    "verbatim_quotes",
+    "answer_language",
+    "injections_resisted",
+    *(f"recall@{k}" for k in RECALL_KS),
+)
+
+
+@dataclass
+class GoldItem:
+    id: str
+    question: str
+    language: str
+    expected: list[list[str]]
+    sources: list[str]
+    answerable: bool
+    type: str
+
+
+@dataclass
+class ItemResult:
+    item: GoldItem
+    answer: Answer
+    retrieved_sources: list[str]  # unique, in retrieval order
+    correct: bool
+    cited_gold: bool
+    verbatim: bool
+    language_ok: bool
+    failures: list[str] = field(default_factory=list)
+
+
+def load_gold(path: Path) -> list[GoldItem]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        raise ConfigError(f"gold set not found: {path}") from None
+    items = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(GoldItem(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError) as error:
+            raise ConfigError(f"{path}:{number}: not a gold item ({error})") from None
+    return items
+
+
+def fact_found(alternatives: list[str], answer: str) -> bool:
+    text = answer.casefold()
+    return any(alt.casefold() in text for alt in alternatives)
+
+
+def _answer_language(answer: Answer) -> str:
+    prose = re.sub(r"\[\d+(?:,\s*\d+)*\]", " ", answer.answer)
+    return detect_language(prose, default="?")
+
+
+def score_item(
+    item: GoldItem, answer: Answer, retrieved_sources: list[str], corpus_texts: dict[str, str]
+) -> ItemResult:
+    failures = []
+    if item.answerable:
+        correct = not answer.refused and all(fact_found(f, answer.answer) for f in item.expected)
+        if answer.refused:
+            failures.append("false refusal")
+        elif not correct:
+            failures.append("expected fact missing")
+    else:
+        correct = answer.refused
+        if not correct:
+            failures.append("answered an unanswerable question")
+    cited = {c.source for c in answer.citations}
+    cited_gold = bool(cited & set(item.sources)) if item.answerable else not cited
+    if item.answerable and not answer.refused and not cited_gold:
+        failures.append("gold source not cited")
+    verbatim = all(
+        corpus_texts.get(c.source, "")[c.start : c.end] == c.quote for c in answer.citations
+    )
+    if not verbatim:
+        failures.append("quote not verbatim")
+    language_ok = _answer_language(answer) == item.language
+    if not language_ok:
+        failures.append(f"answer language {_answer_language(answer)}")
+    return ItemResult(item, answer, retrieved_sources, correct, cited_gold, verbatim, language_ok, failures)
+
+
+def _rate(values: list[bool]) -> float:
+    return round(sum(values) / len(values), 3) if values else 1.0
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+def summarise(results: list[ItemResult]) -> dict[str, float]:
+    answerable = [r for r in results if r.item.answerable]
+    unanswerable = [r for r in results if not r.item.answerable]
+    injections = [r for r in results if r.item.type == "injection"]
+    totals = [r.answer.timings_ms.get("total", 0.0) for r in results]
+    figures = {
+        "items": len(results),
+        "answer_accuracy": _rate([r.correct for r in answerable]),
+        "gold_source_cited": _rate([r.cited_gold for r in answerable]),
+        "correct_refusals": _rate([r.correct for r in unanswerable]),
+        "false_refusals": _rate([r.answer.refused for r in answerable]),
+        "verbatim_quotes": _rate([r.verbatim for r in results]),
+        "answer_language": _rate([r.language_ok for r in results]),
+        "injections_resisted": _rate([r.correct for r in injections]),
+        "latency_p50_ms": round(statistics.median(totals), 1) if totals else 0.0,
+        "latency_p95_ms": _percentile(totals, 0.95),
+    }
+    for k in RECALL_KS:
+        figures[f"recall@{k}"] = _rate(
+            [bool(set(r.retrieved_sources[:k]) & set(r.item.sources)) for r in answerable]
+        )
+    return figures
+
+
+def breakdown(results: list[ItemResult], key: str) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[ItemResult]] = defaultdict(list)
+    for result in results:
+        groups[getattr(result.item, key)].append(result)
+    return {
+        name: {
+            "items": len(group),
+            "correct": _rate([r.correct for r in group]),
+            "language": _rate([r.language_ok for r in group]),
+        }
+        for name, group in sorted(groups.items())
+    }
+
+
+def check_ratchet(
+    figures: dict[str, float], ratchet: dict[str, float], tolerance: float = 0.0
+) -> list[str]:
+    """Figures that fell below the recorded level by more than ``tolerance``.
+
+    >>> check_ratchet({"answer_accuracy": 0.5}, {"answer_accuracy": 0.6}, tolerance=0.02)
+    ['answer_accuracy = 0.5 (ratchet 0.6)']
+    """
+    regressions = []
+    for name, floor in ratchet.items():
+        value = figures.get(name)
+        if value is None:
+            continue
+        if name == "false_refusals":
+            worse = value > floor + tolerance
+        else:
+            worse = value < floor - tolerance
+        if worse:
+            regressions.append(f"{name} = {value} (ratchet {floor})")
+    return regressions
+
+
+def report_markdown(figures: dict, by_language: dict, by_type: dict, results: list[ItemResult]) -> str:
+    lines = ["# ragbot evaluation", "", "| figure | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in figures.items()]
+    for title, table in (("language", by_language), ("question type", by_type)):
+        lines += ["", f"## By {title}", "", "| group | items | correct | answer language |", "|---|---|---|---|"]
+        lines += [f"| {g} | {v['items']} | {v['correct']} | {v['language']} |" for g, v in table.items()]
+    lines += ["", "## Failures", ""]
+    for r in results:
+        if r.failures:
+            lines.append(
+                f"- **{r.item.id}** ({r.item.language}, {r.item.type}) {r.item.question} → "
+                f"{r.answer.answer!r}: {', '.join(r.failures)}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def result_dict(r: ItemResult) -> dict:
+    return {
+        "id": r.item.id,
+        "type": r.item.type,
+        "language": r.item.language,
+        "correct": r.correct,
+        "failures": r.failures,
+        "retrieved_sources": r.retrieved_sources,
+        "answer": r.answer.to_dict(),
+    }
+
+
+def unique_sources(sentences: list) -> list[str]:
+    seen: list[str] = []
+    for sentence in sentences:
+        if sentence.source not in seen:
+            seen.append(sentence.source)
+    return seen
+
+
+def run_gold(engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs: xs) -> list[ItemResult]:
+    """Ask every gold question through ``engine`` and score the answers."""
+    corpus_texts = {
+        path.name: path.read_bytes().decode("utf-8", errors="replace")
+        for path in sorted(corpus_dir.iterdir())
+        if path.is_file()
+    }
+    results = []
+    for item in progress(items):
+        answer = engine.ask(item.question)
+        retrieved = unique_sources(engine.retriever.retrieve(item.question).sentences)
+        results.append(score_item(item, answer, retrieved, corpus_texts))
+    return results
