@@ -219,10 +219,9 @@ def evaluate(gold: Path, out: Path, ratchet: Path, update_ratchet: bool, setting
     figures = ev.summarise(results)
     by_language, by_type = ev.breakdown(results, "language"), ev.breakdown(results, "type")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval.json").write_text(json.dumps({
-        "figures": figures, "by_language": by_language, "by_type": by_type,
-        "backend": engine.backend, "items": [ev.result_dict(r) for r in results],
-    }, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / "eval.json").write_text(
+        ev.report_json(figures, by_language, by_type, results, engine.backend), encoding="utf-8"
+    )
     (out / "eval.md").write_text(ev.report_markdown(figures, by_language, by_type, results), encoding="utf-8")
     width = max(len(name) for name in figures)
     for name, value in figures.items():
@@ -230,7 +229,7 @@ def evaluate(gold: Path, out: Path, ratchet: Path, update_ratchet: bool, setting
     click.echo(f"report: {out / 'eval.md'}")
     levels = json.loads(ratchet.read_text()) if ratchet.is_file() else {}
     if update_ratchet:
-        raised = {name: max(figures[name], levels.get(name, 0.0)) for name in ev.FIGURES}
+        raised = ev.raise_ratchet(figures, levels)
         ratchet.write_text(json.dumps(raised, indent=1, sort_keys=True) + "\n")
         click.echo(f"ratchet updated: {ratchet}")
         return

@@ -81,6 +81,15 @@ def cited_numbers(reply: str, evidence_count: int) -> list[int]:
     return numbers
 
 
+def strip_markers(text: str) -> str:
+    """The prose without citation markers.
+
+    >>> strip_markers("34 soldiers [2, 3] died.")
+    '34 soldiers   died.'
+    """
+    return _MARKER.sub(" ", text)
+
+
 def _numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(text)}
 
@@ -92,11 +101,10 @@ def unsupported_numbers(answer: str, cited: list[StoredSentence]) -> set[str]:
     >>> unsupported_numbers("They lasted 3 hours [1] and cost 5 [1].", [s])
     {'5'}
     """
-    answer_without_markers = _MARKER.sub(" ", answer)
     supported: set[str] = set()
     for sentence in cited:
         supported |= _numbers(sentence.text)
-    return _numbers(answer_without_markers) - supported
+    return _numbers(strip_markers(answer)) - supported
 
 
 def compose(

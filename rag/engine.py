@@ -23,7 +23,7 @@ from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES, detect_language
 from rag.llm import ChatModel, build_chat_model
 from rag.prompts import render
-from rag.retrieve import HybridRetriever
+from rag.retrieve import HybridRetriever, Retrieved
 from rag.store import IngestReport, Store
 
 
@@ -77,8 +77,8 @@ class Engine:
         self.embed_model = embed_model
         self.embedding_identity = embedding_identity(settings)
         store = Store(settings)
-        self.sentences = store.sentences(self.embedding_identity)
         collection = store.collection(self.embedding_identity)
+        self.sentences = store.read_sentences(collection)
         vector_index = VectorStoreIndex.from_vector_store(
             ChromaVectorStore(chroma_collection=collection), embed_model=embed_model
         )
@@ -96,6 +96,10 @@ class Engine:
         return {"llm": self.chat_model.identity, "embedding": self.embedding_identity}
 
     def ask(self, question: str) -> Answer:
+        return self.ask_with_retrieval(question)[0]
+
+    def ask_with_retrieval(self, question: str) -> tuple[Answer, Retrieved]:
+        """The answer, and the ranked retrieval it was drawn from (for evaluation)."""
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         language = detect_language(question)
@@ -115,7 +119,7 @@ class Engine:
         )
         generated_at = time.perf_counter()
         text, refused, citations = compose(reply, evidence, language)
-        return Answer(
+        answer = Answer(
             question=question,
             answer=text,
             refused=refused,
@@ -128,3 +132,4 @@ class Engine:
             },
             backend=self.backend,
         )
+        return answer, retrieved

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import bm25s
-import numpy as np
 from bm25s import stopwords as bm25_stopwords
 
 from rag.store import StoredSentence, stored_from_node
@@ -68,8 +67,10 @@ class BM25Index:
 @dataclass
 class Retrieved:
     sentences: list[StoredSentence]  # fused order, best first
-    dense_ids: list[str]
-    bm25_ids: list[str]
+
+    def sources(self) -> list[str]:
+        """Source files in order of their best-ranked sentence."""
+        return list(dict.fromkeys(s.source for s in self.sentences))
 
 
 class HybridRetriever:
@@ -85,14 +86,5 @@ class HybridRetriever:
         for sentence in dense:
             self._by_id.setdefault(sentence.id, sentence)
         fused = reciprocal_rank_fusion([[s.id for s in dense], [s.id for s in lexical]])
-        return Retrieved(
-            sentences=[self._by_id[i] for i in fused],
-            dense_ids=[s.id for s in dense],
-            bm25_ids=[s.id for s in lexical],
-        )
+        return Retrieved(sentences=[self._by_id[i] for i in fused])
 
-
-def unit(vector: Sequence[float]) -> np.ndarray:
-    array = np.asarray(vector, dtype=np.float32)
-    norm = float(np.linalg.norm(array))
-    return array / norm if norm else array

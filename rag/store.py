@@ -172,8 +172,7 @@ class Store:
         client = self.client(create=create)
 
         def open_collection():
-            names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
-            if self.settings.collection not in names:
+            if self.settings.collection not in _collection_names(client):
                 if not create:
                     raise StoreNotBuilt(self._not_built_message())
                 return client.create_collection(
@@ -201,8 +200,7 @@ class Store:
         client = self.client(create=True)
 
         def delete():
-            names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
-            if self.settings.collection in names:
+            if self.settings.collection in _collection_names(client):
                 client.delete_collection(self.settings.collection)
 
         self._call(delete)
@@ -250,7 +248,10 @@ class Store:
     # --- reading ------------------------------------------------------------
     def sentences(self, embedding_identity: str) -> list[StoredSentence]:
         """Every stored sentence, in file and position order."""
-        collection = self.collection(embedding_identity)
+        return self.read_sentences(self.collection(embedding_identity))
+
+    def read_sentences(self, collection) -> list[StoredSentence]:
+        """Every sentence of an already opened collection."""
         rows = self._call(lambda: collection.get(include=["documents", "metadatas"]))
         sentences = [
             _stored(id_, text, meta)
@@ -259,6 +260,11 @@ class Store:
         if not sentences:
             raise StoreNotBuilt(self._not_built_message())
         return sorted(sentences, key=lambda s: (s.source, s.position))
+
+
+def _collection_names(client) -> list[str]:
+    # chromadb returns names in 0.6+ but Collection objects before.
+    return [c if isinstance(c, str) else c.name for c in client.list_collections()]
 
 
 def _stored(id_: str, text: str, meta: dict) -> StoredSentence:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def test_storage_path_that_is_a_file(tmp_path: Path) -> None:
 @pytest.fixture
 def chroma_server(tmp_path: Path):
     """A real Chroma server (`chroma run`) on 127.0.0.1."""
-    chroma = Path(shutil.which("chroma") or Path(__import__("sys").executable).parent / "chroma")
+    chroma = Path(sys.executable).parent / "chroma"  # installed with chromadb in the venv
     port = free_port()
     process = subprocess.Popen(
         [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
