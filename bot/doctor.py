@@ -37,7 +37,7 @@ def _check_llm(settings: Settings) -> Check:
 
     try:
         model = build_chat_model(settings)
-        reply = model.chat("Reply with one word.", "Say OK.", max_tokens=4)
+        reply = model.chat([{"role": "user", "content": "Say OK."}], max_tokens=4)
     except RagbotError as error:
         return "llm", False, str(error)
     return "llm", True, f"{model.identity} replied {reply.strip()[:20]!r}"

@@ -15,16 +15,16 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.answer import Answer, compose, format_evidence
+from rag.answer import Answer, compose, format_evidence, refusal_text
 from rag.config import Settings
 from rag.corpus import Article, corpus_files, load_article
-from rag.embeddings import build_embedding, embedding_identity
+from rag.embeddings import build_embedding, embedding_identity, min_relevance
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES, detect_language
-from rag.llm import ChatModel, build_chat_model
+from rag.llm import ChatModel, Message, build_chat_model
 from rag.prompts import render
 from rag.retrieve import HybridRetriever, Retrieved
-from rag.store import IngestReport, Store
+from rag.store import IngestReport, Store, StoredSentence
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -63,6 +63,34 @@ def ingest(
     )
 
 
+def answer_messages(
+    question: str, evidence: list[StoredSentence], language: str
+) -> list[Message]:
+    """The chat turns for one question: rules, a worked example, the question.
+
+    The worked example (a Danish question answered from an English sentence)
+    shows a small model the three things it otherwise skips: a complete
+    sentence, in the asked language, with the evidence number cited. The
+    system prompt and example are the same for every question, so llama.cpp
+    reuses their cached tokens.
+    """
+    language_name = LANGUAGE_NAMES.get(language, "English")
+    return [
+        {"role": "system", "content": render("answer_system").strip()},
+        {"role": "user", "content": render("answer_example_user").strip()},
+        {"role": "assistant", "content": render("answer_example_reply").strip()},
+        {
+            "role": "user",
+            "content": render(
+                "answer_user",
+                evidence=format_evidence(evidence),
+                question=question,
+                language_name=language_name,
+            ).strip(),
+        },
+    ]
+
+
 class Engine:
     """Retrieval plus a chat model, wired from settings (or given, for tests)."""
 
@@ -82,7 +110,14 @@ class Engine:
         vector_index = VectorStoreIndex.from_vector_store(
             ChromaVectorStore(chroma_collection=collection), embed_model=embed_model
         )
-        self.retriever = HybridRetriever(vector_index, self.sentences, settings.candidate_k)
+        self.retriever = HybridRetriever(
+            vector_index,
+            self.sentences,
+            settings.candidate_k,
+            lexical_weight=settings.lexical_weight,
+            per_language=settings.evidence_per_language,
+        )
+        self.min_relevance = min_relevance(settings)
 
     @classmethod
     def load(cls, settings: Settings) -> Engine:
@@ -106,19 +141,18 @@ class Engine:
         retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
-        language_name = LANGUAGE_NAMES.get(language, "English")
-        reply = self.chat_model.chat(
-            render("answer_system", language_name=language_name),
-            render(
-                "answer_user",
-                evidence=format_evidence(evidence),
-                question=question,
-                language_name=language_name,
-            ),
-            max_tokens=self.settings.max_answer_tokens,
-        )
+        if retrieved.top_similarity < self.min_relevance:
+            # Nothing in the corpus is about this: refuse without the LLM.
+            text, refused, citations = refusal_text(language), True, []
+        else:
+            reply = self.chat_model.chat(
+                answer_messages(question, evidence, language),
+                max_tokens=self.settings.max_answer_tokens,
+            )
+            text, refused, citations = compose(
+                reply, evidence, question, language, confidential=render("answer_system")
+            )
         generated_at = time.perf_counter()
-        text, refused, citations = compose(reply, evidence, language)
         answer = Answer(
             question=question,
             answer=text,

@@ -29,6 +29,7 @@ from rag.errors import ConfigError
 from rag.language import detect_language
 
 RECALL_KS = (1, 3, 6)
+FINAL_STEP = "final"  # fused + per-language quota: the ranking evidence is taken from
 # Figures the ratchet holds at their best level; for these, lower is better.
 LOWER_IS_BETTER = ("false_refusals",)
 FIGURES = (
@@ -58,7 +59,7 @@ class GoldItem:
 class ItemResult:
     item: GoldItem
     answer: Answer
-    retrieved_sources: list[str]  # unique, in retrieval order
+    retrieved: dict[str, list[str]]  # each retrieval step's sentence sources, best first
     correct: bool
     cited_gold: bool
     verbatim: bool
@@ -92,7 +93,7 @@ def _answer_language(answer: Answer) -> str:
 
 
 def score_item(
-    item: GoldItem, answer: Answer, retrieved_sources: list[str], corpus_texts: dict[str, str]
+    item: GoldItem, answer: Answer, retrieved: dict[str, list[str]], corpus_texts: dict[str, str]
 ) -> ItemResult:
     failures = []
     if item.answerable:
@@ -118,7 +119,7 @@ def score_item(
     language_ok = answer_language == item.language
     if not language_ok:
         failures.append(f"answer language {answer_language}")
-    return ItemResult(item, answer, retrieved_sources, correct, cited_gold, verbatim, language_ok, failures)
+    return ItemResult(item, answer, retrieved, correct, cited_gold, verbatim, language_ok, failures)
 
 
 def _rate(values: list[bool]) -> float:
@@ -150,10 +151,20 @@ def summarise(results: list[ItemResult]) -> dict[str, float]:
         "latency_p95_ms": _percentile(totals, 0.95),
     }
     for k in RECALL_KS:
-        figures[f"recall@{k}"] = _rate(
-            [bool(set(r.retrieved_sources[:k]) & set(r.item.sources)) for r in answerable]
-        )
+        figures[f"recall@{k}"] = _recall(answerable, FINAL_STEP, k)
     return figures
+
+
+def _recall(results: list[ItemResult], step: str, k: int) -> float:
+    """Share of questions with a gold-source sentence among the step's top k."""
+    return _rate([bool(set(r.retrieved[step][:k]) & set(r.item.sources)) for r in results])
+
+
+def retrieval_steps(results: list[ItemResult]) -> dict[str, dict[str, float]]:
+    """recall@k of every retrieval step, to show what each step changes."""
+    answerable = [r for r in results if r.item.answerable]
+    steps = answerable[0].retrieved if answerable else {}
+    return {step: {f"recall@{k}": _recall(answerable, step, k) for k in RECALL_KS} for step in steps}
 
 
 def breakdown(results: list[ItemResult], key: str) -> dict[str, dict[str, float]]:
@@ -207,34 +218,59 @@ def raise_ratchet(figures: dict[str, float], ratchet: dict[str, float]) -> dict[
     return raised
 
 
-def report_markdown(figures: dict, by_language: dict, by_type: dict, results: list[ItemResult]) -> str:
-    lines = ["# ragbot evaluation", "", "| figure | value |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in figures.items()]
-    for title, table in (("language", by_language), ("question type", by_type)):
-        lines += ["", f"## By {title}", "", "| group | items | correct | answer language |", "|---|---|---|---|"]
-        lines += [f"| {g} | {v['items']} | {v['correct']} | {v['language']} |" for g, v in table.items()]
+def build_report(results: list[ItemResult], backend: dict[str, str]) -> dict:
+    """Everything ``ragbot eval`` writes: figures, breakdowns, steps, items."""
+    return {
+        "figures": summarise(results),
+        "by_language": breakdown(results, "language"),
+        "by_type": breakdown(results, "type"),
+        "retrieval_steps": retrieval_steps(results),
+        "backend": backend,
+        "items": [result_dict(r) for r in results],
+    }
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def report_markdown(report: dict, baseline: dict | None = None) -> str:
+    """The report as Markdown; with ``baseline`` (another report) side by side."""
+    figures = report["figures"]
+    lines = ["# ragbot evaluation", ""]
+    if baseline:
+        lines += _table(
+            ["figure", "ragbot", "baseline"],
+            [[n, v, baseline["figures"].get(n, "")] for n, v in figures.items()],
+        )
+    else:
+        lines += _table(["figure", "value"], [[n, v] for n, v in figures.items()])
+    for title, key in (("language", "by_language"), ("question type", "by_type")):
+        lines += ["", f"## By {title}", ""]
+        lines += _table(
+            ["group", "items", "correct", "answer language"],
+            [[g, v["items"], v["correct"], v["language"]] for g, v in report[key].items()],
+        )
+    lines += ["", "## Retrieval steps", "", "Share of answerable questions with a sentence "
+              "of a gold article among the top k of each step.", ""]
+    lines += _table(
+        ["step", *(f"recall@{k}" for k in RECALL_KS)],
+        [[step, *recalls.values()] for step, recalls in report["retrieval_steps"].items()],
+    )
     lines += ["", "## Failures", ""]
-    for r in results:
-        if r.failures:
+    for item in report["items"]:
+        if item["failures"]:
             lines.append(
-                f"- **{r.item.id}** ({r.item.language}, {r.item.type}) {r.item.question} → "
-                f"{r.answer.answer!r}: {', '.join(r.failures)}"
+                f"- **{item['id']}** ({item['language']}, {item['type']}) "
+                f"{item['answer']['question']} → {item['answer']['answer']!r}: "
+                f"{', '.join(item['failures'])}"
             )
     return "\n".join(lines) + "\n"
 
 
-def report_json(figures: dict, by_language: dict, by_type: dict, results: list[ItemResult], backend: dict) -> str:
-    return json.dumps(
-        {
-            "figures": figures,
-            "by_language": by_language,
-            "by_type": by_type,
-            "backend": backend,
-            "items": [result_dict(r) for r in results],
-        },
-        ensure_ascii=False,
-        indent=1,
-    )
+def report_json(report: dict) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=1)
 
 
 def result_dict(r: ItemResult) -> dict:
@@ -244,7 +280,7 @@ def result_dict(r: ItemResult) -> dict:
         "language": r.item.language,
         "correct": r.correct,
         "failures": r.failures,
-        "retrieved_sources": r.retrieved_sources,
+        "retrieved_sources": r.retrieved[FINAL_STEP][:10],
         "answer": r.answer.to_dict(),
     }
 
@@ -260,5 +296,6 @@ def run_gold(engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs
     results = []
     for item in progress(items):
         answer, retrieved = engine.ask_with_retrieval(item.question)
-        results.append(score_item(item, answer, retrieved.sources(), corpus_texts))
+        sources = {step: [s.source for s in ranked] for step, ranked in retrieved.steps.items()}
+        results.append(score_item(item, answer, sources, corpus_texts))
     return results

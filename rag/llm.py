@@ -21,11 +21,14 @@ from rag.config import Settings
 from rag.errors import ModelError
 
 
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+
+
 class ChatModel(Protocol):
     identity: str
 
-    def chat(self, system: str, user: str, max_tokens: int) -> str:
-        """The model's reply to one system + user exchange."""
+    def chat(self, messages: list[Message], max_tokens: int) -> str:
+        """The model's next reply to ``messages`` (system, example turns, question)."""
         ...
 
 
@@ -54,15 +57,14 @@ class LlamaCppChat:
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"cannot load {path.name}: {error}") from None
 
-    def chat(self, system: str, user: str, max_tokens: int) -> str:
+    def chat(self, messages: list[Message], max_tokens: int) -> str:
         with self._lock:
-            # Fresh state per question: answers must not depend on history.
-            self._llama.reset()
+            # No reset(): llama.cpp keeps the KV cache of the longest common
+            # token prefix, so the fixed system prompt and worked example are
+            # evaluated once per process, not once per question. Only
+            # identical tokens are reused, so answers do not depend on history.
             reply = self._llama.create_chat_completion(
-                messages=[
-                    {"role": "system", "content": system},
-                    {"role": "user", "content": user},
-                ],
+                messages=messages,
                 temperature=self._temperature,
                 seed=self._seed,
                 max_tokens=max_tokens,
@@ -89,17 +91,15 @@ class OllamaChat:
             additional_kwargs={"seed": settings.seed, "num_predict": settings.max_answer_tokens},
         )
 
-    def chat(self, system: str, user: str, max_tokens: int) -> str:
-        from llama_index.core.llms import ChatMessage, MessageRole
+    def chat(self, messages: list[Message], max_tokens: int) -> str:
+        from llama_index.core.llms import ChatMessage
 
         from rag.ollama import translated_errors
 
         with translated_errors(self._settings, self._settings.ollama_llm_model):
             response = self._llm.chat(
-                [
-                    ChatMessage(role=MessageRole.SYSTEM, content=system),
-                    ChatMessage(role=MessageRole.USER, content=user),
-                ]
+                # The token cap is the num_predict option set at construction.
+                [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
             )
         return response.message.content or ""
 

@@ -1,12 +1,20 @@
-"""Hybrid retrieval over evidence sentences: dense (Chroma) + BM25, fused by rank.
+"""Retrieval over evidence sentences: dense (Chroma), BM25, fused by rank, then
+a per-language quota.
 
-Dense retrieval with multilingual-e5-small favours sentences in the
-question's language; BM25 (bm25s) catches the names and numbers that are
-spelled the same in every language (Putin, Idlib, S-400, 2019). Reciprocal
-rank fusion merges the two lists without having to calibrate their scores.
+Measured on the gold set (``ragbot eval`` prints the table): dense retrieval
+with multilingual-e5-small finds the gold article's sentence in the top 6 for
+0.915 of answerable questions, BM25 for 0.830 and an equal-weight fusion of
+both for 0.830, because lexical matches pull in sentences in the question's
+own language. The biggest gain is the per-language quota: the first evidence
+slots go to the best ``per_language`` sentences of each language, so an
+English question still sees the best Danish and German sentences, which
+raises the top-6 figure to 1.0. BM25 is kept as a weighted signal
+(``lexical_weight``; 0 turns it off) for corpora where rare names matter.
 
 >>> reciprocal_rank_fusion([["a", "b"], ["b", "c"]])
 ['b', 'a', 'c']
+>>> reciprocal_rank_fusion([["a", "b"], ["b", "c"]], weights=[1.0, 0.0])
+['a', 'b', 'c']
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from rag.store import StoredSentence, stored_from_node
 
 # Union of the corpus languages' stopwords: a Danish question must not match
 # an English sentence on "i" or "at".
-_STOPWORDS = sorted(
+STOPWORDS = frozenset(
     set(bm25_stopwords.STOPWORDS_EN)
     | set(bm25_stopwords.STOPWORDS_DANISH)
     | set(bm25_stopwords.STOPWORDS_NORWEGIAN)
@@ -30,18 +38,42 @@ _STOPWORDS = sorted(
 RRF_K = 60
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
-    """Merge ranked id lists: score(id) = sum over lists of 1 / (k + rank)."""
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None, k: int = RRF_K
+) -> list[str]:
+    """Merge ranked id lists: score(id) = sum over lists of weight / (k + rank)."""
+    weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights):
         for rank, item in enumerate(ranking):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank + 1)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank + 1)
     return sorted(scores, key=lambda item: (-scores[item], item))
+
+
+def language_quota(ranked: Sequence[StoredSentence], per_language: int) -> list[StoredSentence]:
+    """``ranked`` reordered so each language's best ``per_language`` come first.
+
+    >>> s = lambda i, lang: StoredSentence(str(i), "f", 0, 1, "t", lang, "", "", i)
+    >>> [x.id for x in language_quota([s(1, "en"), s(2, "en"), s(3, "en"), s(4, "da")], 2)]
+    ['1', '2', '4', '3']
+    """
+    if per_language <= 0:
+        return list(ranked)
+    taken: dict[str, int] = {}
+    first: list[StoredSentence] = []
+    rest: list[StoredSentence] = []
+    for sentence in ranked:
+        if taken.get(sentence.language, 0) < per_language:
+            taken[sentence.language] = taken.get(sentence.language, 0) + 1
+            first.append(sentence)
+        else:
+            rest.append(sentence)
+    return first + rest
 
 
 def _tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(
-        texts, lower=True, stopwords=_STOPWORDS, return_ids=False, show_progress=False
+        texts, lower=True, stopwords=sorted(STOPWORDS), return_ids=False, show_progress=False
     )
 
 
@@ -66,25 +98,46 @@ class BM25Index:
 
 @dataclass
 class Retrieved:
-    sentences: list[StoredSentence]  # fused order, best first
+    sentences: list[StoredSentence]  # final order, best first
+    top_similarity: float  # the best dense (cosine) score: how on-topic the corpus is
+    steps: dict[str, list[StoredSentence]]  # each step's ranking, for evaluation
 
-    def sources(self) -> list[str]:
-        """Source files in order of their best-ranked sentence."""
-        return list(dict.fromkeys(s.source for s in self.sentences))
+    def sources(self, step: str | None = None) -> list[str]:
+        """Source files in order of their best-ranked sentence (of ``step``, or final)."""
+        sentences = self.steps[step] if step else self.sentences
+        return list(dict.fromkeys(s.source for s in sentences))
 
 
 class HybridRetriever:
-    def __init__(self, vector_index, sentences: list[StoredSentence], candidate_k: int) -> None:
+    def __init__(
+        self,
+        vector_index,
+        sentences: list[StoredSentence],
+        candidate_k: int,
+        lexical_weight: float,
+        per_language: int,
+    ) -> None:
         self._dense = vector_index.as_retriever(similarity_top_k=candidate_k)
         self._bm25 = BM25Index(sentences)
         self._by_id = {s.id: s for s in sentences}
         self._candidate_k = candidate_k
+        self._lexical_weight = lexical_weight
+        self._per_language = per_language
 
     def retrieve(self, query: str) -> Retrieved:
-        dense = [stored_from_node(hit.node) for hit in self._dense.retrieve(query)]
-        lexical = self._bm25.search(query, self._candidate_k)
+        hits = self._dense.retrieve(query)
+        dense = [stored_from_node(hit.node) for hit in hits]
         for sentence in dense:
             self._by_id.setdefault(sentence.id, sentence)
-        fused = reciprocal_rank_fusion([[s.id for s in dense], [s.id for s in lexical]])
-        return Retrieved(sentences=[self._by_id[i] for i in fused])
-
+        # BM25 is cheap (milliseconds), so it runs even at weight 0 for the step table.
+        lexical = self._bm25.search(query, self._candidate_k)
+        fused_ids = reciprocal_rank_fusion(
+            [[s.id for s in dense], [s.id for s in lexical]], weights=[1.0, self._lexical_weight]
+        )
+        fused = [self._by_id[i] for i in fused_ids]
+        final = language_quota(fused, self._per_language)
+        return Retrieved(
+            sentences=final,
+            top_similarity=float(hits[0].score or 0.0) if hits else 0.0,
+            steps={"dense": dense, "bm25": lexical, "fused": fused, "final": final},
+        )

@@ -25,7 +25,7 @@ def _answer(text: str, refused: bool = False, citations: list[Citation] | None =
 def test_correct_answer_with_gold_citation() -> None:
     quote = "The talks lasted about three hours."
     citation = Citation("a.txt", quote, TEXT.index(quote), TEXT.index(quote) + len(quote))
-    result = score_item(GOLD_ITEM, _answer("The talks lasted three hours [1].", citations=[citation]), ["a.txt"], {"a.txt": TEXT})
+    result = score_item(GOLD_ITEM, _answer("The talks lasted three hours [1].", citations=[citation]), {"final": ["a.txt"]}, {"a.txt": TEXT})
     assert result.correct and result.cited_gold and result.verbatim and result.language_ok
     assert result.failures == []
 
@@ -33,21 +33,21 @@ def test_correct_answer_with_gold_citation() -> None:
 def test_fact_only_in_quote_does_not_count() -> None:
     quote = "The talks lasted about three hours."
     citation = Citation("a.txt", quote, TEXT.index(quote), TEXT.index(quote) + len(quote))
-    result = score_item(GOLD_ITEM, _answer("They talked [1].", citations=[citation]), ["a.txt"], {"a.txt": TEXT})
+    result = score_item(GOLD_ITEM, _answer("They talked [1].", citations=[citation]), {"final": ["a.txt"]}, {"a.txt": TEXT})
     assert not result.correct and "expected fact missing" in result.failures
 
 
 def test_shifted_offsets_are_not_verbatim() -> None:
     citation = Citation("a.txt", "The talks lasted about three hours.", 0, 10)
-    result = score_item(GOLD_ITEM, _answer("Three hours [1].", citations=[citation]), ["a.txt"], {"a.txt": TEXT})
+    result = score_item(GOLD_ITEM, _answer("Three hours [1].", citations=[citation]), {"final": ["a.txt"]}, {"a.txt": TEXT})
     assert not result.verbatim
 
 
 def test_refusal_scoring_and_summary() -> None:
     unanswerable = GoldItem("q2", "Capital of Australia?", "en", [], [], False, "unanswerable")
     results = [
-        score_item(GOLD_ITEM, _answer("The sources don't say.", refused=True), ["b.txt", "a.txt"], {}),
-        score_item(unanswerable, _answer("The sources don't say.", refused=True), [], {}),
+        score_item(GOLD_ITEM, _answer("The sources don't say.", refused=True), {"final": ["b.txt", "a.txt"]}, {}),
+        score_item(unanswerable, _answer("The sources don't say.", refused=True), {"final": []}, {}),
     ]
     figures = summarise(results)
     assert figures["false_refusals"] == 1.0 and figures["correct_refusals"] == 1.0

@@ -51,9 +51,10 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
     assert chats[0]["stream"] is False
     assert chats[0]["options"]["temperature"] == 0.0
     assert chats[0]["options"]["seed"] == 42
-    system, user = chats[0]["messages"]
-    assert system["role"] == "system" and "not instructions" in system["content"]
-    assert "How long did the talks in Moscow last?" in user["content"]
+    messages = chats[0]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]  # worked example
+    assert "not instructions" in messages[0]["content"]
+    assert "How long did the talks in Moscow last?" in messages[-1]["content"]
     assert any(path == "/api/embed" for path, _ in server.requests)
 
 
@@ -80,4 +81,4 @@ def test_model_removed_while_running(tmp_path: Path) -> None:
         chat = OllamaChat(_settings(server.url, tmp_path))
         server.models.clear()
         with pytest.raises(ModelNotPulled, match="ollama pull"):
-            chat.chat("system", "user", max_tokens=10)
+            chat.chat([{"role": "user", "content": "user"}], max_tokens=10)
