@@ -31,6 +31,7 @@ REFUSALS = {
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
+BARE_ANSWER_WORDS = 3
 
 
 @dataclass
@@ -110,6 +111,26 @@ def unsupported_numbers(answer: str, cited: list[StoredSentence], question: str 
     return _numbers(strip_markers(answer)) - supported
 
 
+def is_bare(text: str) -> bool:
+    """A reply that is only the fact, not a sentence ("34 [2]", "Manbij").
+
+    >>> is_bare("Manbij [1]."), is_bare("The army moved to Manbij [1].")
+    (True, False)
+    """
+    return len(strip_markers(text).split()) <= BARE_ANSWER_WORDS
+
+
+def unmatched_numbers(question: str, evidence: list[StoredSentence]) -> set[str]:
+    """Numbers (years, counts) the question names that no evidence sentence has:
+    a question about 2023 cannot be answered from sentences that never say 2023.
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "The war began in 2011.", "en", "", "", 0)
+    >>> unmatched_numbers("What happened in 2011?", [s]), unmatched_numbers("And in 2023?", [s])
+    (set(), {'2023'})
+    """
+    return _numbers(question) - set().union(*(_numbers(s.text) for s in evidence))
+
+
 def key_terms(text: str) -> set[str]:
     """Content words and numbers, folded to a 5-letter prefix so inflections
     and compounds meet ("hours"/"hour", "Syriens"/"Syrien").
@@ -162,7 +183,8 @@ def compose(
     A citation that does not hold it is dropped; an answer that cites nothing
     that holds it is attributed to the evidence sentence that does, or
     refused. Numbers must occur in a cited sentence or the question. A reply
-    that recites ``confidential`` text (the system prompt) is refused.
+    of a sentence's length that shares no key term with the question, or
+    that recites ``confidential`` text (the system prompt), is refused.
     """
     text = reply.strip()
     refusal = refusal_text(language), True, []
@@ -170,8 +192,13 @@ def compose(
         return refusal
     if confidential and echoes(text, confidential):
         return refusal
-    novel = key_terms(text) - key_terms(question)
+    asked = key_terms(question)
+    novel = key_terms(text) - asked
     if not novel:
+        return refusal
+    if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not key_terms(text) & asked:
+        # A sentence-long reply that shares nothing with the question is not an
+        # answer to it (typically an injected instruction the model followed).
         return refusal
     numbers = [
         n for n in cited_numbers(text, len(evidence)) if novel & key_terms(evidence[n - 1].text)

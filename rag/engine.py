@@ -15,7 +15,15 @@ from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.answer import Answer, compose, format_evidence, refusal_text
+from rag.answer import (
+    Answer,
+    Citation,
+    compose,
+    format_evidence,
+    is_bare,
+    refusal_text,
+    unmatched_numbers,
+)
 from rag.config import Settings
 from rag.corpus import Article, corpus_files, load_article
 from rag.embeddings import build_embedding, embedding_identity, min_relevance
@@ -133,6 +141,27 @@ class Engine:
     def ask(self, question: str) -> Answer:
         return self.ask_with_retrieval(question)[0]
 
+    def _generate(
+        self, question: str, evidence: list[StoredSentence], language: str
+    ) -> tuple[str, bool, list[Citation]]:
+        messages = answer_messages(question, evidence, language)
+        limit = self.settings.max_answer_tokens
+        confidential = render("answer_system")
+        reply = self.chat_model.chat(messages, max_tokens=limit)
+        composed = compose(reply, evidence, question, language, confidential)
+        if composed[1] or not is_bare(reply):
+            return composed
+        # A bare fact ("34 [2]") does not show it is in the asked language. One
+        # more turn (its prefix is already cached) asks for a sentence; the bare
+        # answer stands if the sentence fails the checks.
+        follow_up = render("answer_as_sentence", language_name=LANGUAGE_NAMES.get(language, "English"))
+        sentence = self.chat_model.chat(
+            [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": follow_up.strip()}],
+            max_tokens=limit,
+        )
+        expanded = compose(sentence, evidence, question, language, confidential)
+        return composed if expanded[1] else expanded
+
     def ask_with_retrieval(self, question: str) -> tuple[Answer, Retrieved]:
         """The answer, and the ranked retrieval it was drawn from (for evaluation)."""
         question = validate_question(question, self.settings.max_question_chars)
@@ -141,17 +170,12 @@ class Engine:
         retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
-        if retrieved.top_similarity < self.min_relevance:
-            # Nothing in the corpus is about this: refuse without the LLM.
+        if retrieved.top_similarity < self.min_relevance or unmatched_numbers(question, evidence):
+            # Nothing retrieved is about this (or about the year it asks about):
+            # refuse without spending seconds on the LLM.
             text, refused, citations = refusal_text(language), True, []
         else:
-            reply = self.chat_model.chat(
-                answer_messages(question, evidence, language),
-                max_tokens=self.settings.max_answer_tokens,
-            )
-            text, refused, citations = compose(
-                reply, evidence, question, language, confidential=render("answer_system")
-            )
+            text, refused, citations = self._generate(question, evidence, language)
         generated_at = time.perf_counter()
         answer = Answer(
             question=question,
