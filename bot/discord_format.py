@@ -1,0 +1,94 @@
+"""Turning an :class:`~rag.answer.Answer` into Discord messages (pure functions).
+
+Discord caps a message at 2,000 characters and an embed at 6,000 (a field
+value at 1,024). The answer text is split on paragraph, then line, then
+sentence, then word boundaries; a code block cut in two is closed at the end
+of one message and reopened at the start of the next, so each message
+renders correctly and no character of the answer is lost. Citations go in
+one embed, attached to the last message, so they are never split.
+
+>>> split_message("a" * 10, limit=4)
+['aaaa', 'aaaa', 'aa']
+>>> split_message("One. Two.", limit=6)
+['One. ', 'Two.']
+"""
+
+from __future__ import annotations
+
+import re
+
+MESSAGE_LIMIT = 2000
+FIELD_LIMIT = 1024
+EMBED_FIELDS = 25
+_FENCE = "```"
+_OPENING = re.compile(r"```(\w*)")
+# Preferred cut points, best first: after a blank line, a line, a sentence, a space.
+_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?]\s+"), re.compile(r"\s+"))
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where to end the first message: the last good boundary within ``limit``."""
+    if len(text) <= limit:
+        return len(text)
+    limit = max(1, limit)
+    window = text[:limit]
+    for boundary in _BOUNDARIES:
+        ends = [m.end() for m in boundary.finditer(window) if m.end() > limit // 4]
+        if ends:
+            return ends[-1]
+    return limit
+
+
+def _unclosed_fence(text: str) -> str | None:
+    """The language tag of a code block left open at the end of ``text``."""
+    fences = _OPENING.findall(text)
+    return fences[-1] if len(fences) % 2 == 1 else None
+
+
+def split_pieces(text: str, limit: int = MESSAGE_LIMIT) -> list[tuple[str, str, str]]:
+    r"""``text`` as (reopened fence, slice of text, closing fence) triples.
+
+    The slices, joined, are exactly ``text``; each triple joined is at most
+    ``limit`` characters.
+
+    >>> text = "Intro\n```py\n" + "x = 1\n" * 5 + "```\nEnd"
+    >>> "".join(body for _, body, _ in split_pieces(text, limit=30)) == text
+    True
+    """
+    pieces: list[tuple[str, str, str]] = []
+    reopen = ""  # the fence line that starts the next piece, when inside code
+    rest = text
+    while rest:
+        room = limit - len(reopen)
+        end = len(rest) if len(rest) <= room else _cut(rest, room)
+        if _unclosed_fence(reopen + rest[:end]) is not None and end < len(rest):
+            end = _cut(rest, max(1, room - len(_FENCE) - 1))  # leave room to close it
+        body, rest = rest[:end], rest[end:]
+        language = _unclosed_fence(reopen + body)
+        close = ""
+        next_reopen = ""
+        if language is not None and rest:
+            close = ("" if body.endswith("\n") else "\n") + _FENCE
+            next_reopen = f"{_FENCE}{language}\n"
+        pieces.append((reopen, body, close))
+        reopen = next_reopen
+    return pieces
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """``text`` in messages of at most ``limit`` characters, cut at boundaries;
+    a code block spanning a cut is closed and reopened (see :func:`split_pieces`)."""
+    return ["".join(piece) for piece in split_pieces(text, limit)]
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a word, with an ellipsis.
+
+    >>> shorten("The talks lasted about three hours.", 20)
+    'The talks lasted …'
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[: space + 1] if space > limit // 2 else cut) + "…"
