@@ -36,10 +36,12 @@ BARE_ANSWER_WORDS = 3
 
 @dataclass
 class Citation:
-    source: str
-    quote: str
+    source: str  # file name
+    quote: str  # the sentence, verbatim: source_text[start:end]
     start: int
     end: int
+    language: str = ""  # the article's language (ISO code)
+    title: str = ""  # the article's headline, when it has one
 
 
 @dataclass
@@ -221,5 +223,5 @@ def compose(
         return " [" + ", ".join(str(k) for k in kept) + "]" if kept else ""
 
     answer = re.sub(r"\s+([.,!?])", r"\1", re.sub(r"\s+", " ", _MARKER.sub(renumber, text))).strip()
-    citations = [Citation(s.source, s.text, s.start, s.end) for s in cited]
+    citations = [Citation(s.source, s.text, s.start, s.end, s.language, s.title) for s in cited]
     return answer, False, citations

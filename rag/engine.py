@@ -10,7 +10,7 @@ Example (loads the 1 GB model, so not run as a doctest)::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -22,6 +22,7 @@ from rag.answer import (
     format_evidence,
     is_bare,
     refusal_text,
+    strip_markers,
     unmatched_numbers,
 )
 from rag.config import Settings
@@ -71,6 +72,9 @@ def ingest(
     )
 
 
+Turn = tuple[str, str]  # (question, answer text) of an earlier exchange
+
+
 def answer_messages(
     question: str, evidence: list[StoredSentence], language: str
 ) -> list[Message]:
@@ -105,27 +109,71 @@ class Engine:
     def __init__(
         self, settings: Settings, chat_model: ChatModel, embed_model: BaseEmbedding
     ) -> None:
-        from llama_index.core import VectorStoreIndex
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.chat_model = chat_model
         self.embed_model = embed_model
         self.embedding_identity = embedding_identity(settings)
-        store = Store(settings)
+        self.min_relevance = min_relevance(settings)
+        self.reload()
+
+    def reload(self) -> None:
+        """(Re)read the store: after ``ingest`` the engine answers from the new index."""
+        from llama_index.core import VectorStoreIndex
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        store = Store(self.settings)
         collection = store.collection(self.embedding_identity)
-        self.sentences = store.read_sentences(collection)
+        sentences = store.read_sentences(collection)
         vector_index = VectorStoreIndex.from_vector_store(
-            ChromaVectorStore(chroma_collection=collection), embed_model=embed_model
+            ChromaVectorStore(chroma_collection=collection), embed_model=self.embed_model
         )
         self.retriever = HybridRetriever(
             vector_index,
-            self.sentences,
-            settings.candidate_k,
-            lexical_weight=settings.lexical_weight,
-            per_language=settings.evidence_per_language,
+            sentences,
+            self.settings.candidate_k,
+            lexical_weight=self.settings.lexical_weight,
+            per_language=self.settings.evidence_per_language,
         )
-        self.min_relevance = min_relevance(settings)
+        self.sentences = sentences
+
+    def corpus_summary(self) -> list[dict[str, str | int]]:
+        """What is indexed: one row per file with its language, title and sentence count."""
+        rows: dict[str, dict[str, str | int]] = {}
+        for sentence in self.sentences:
+            row = rows.setdefault(
+                sentence.source,
+                {"source": sentence.source, "language": sentence.language, "title": sentence.title, "sentences": 0},
+            )
+            row["sentences"] = int(row["sentences"]) + 1
+        return sorted(rows.values(), key=lambda row: str(row["source"]))
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up rewritten as a standalone question, in its own language.
+
+        "And what about Iran?" after a question on Turkey's talks becomes a
+        question that retrieval can match on its own. The last few turns are
+        enough; the rewrite falls back to the question itself when the model
+        returns nothing usable.
+        """
+        if not history:
+            return question
+        conversation = "\n".join(
+            f"Q: {asked}\nA: {strip_markers(answered)}" for asked, answered in history[-3:]
+        )
+        rewritten = self.chat_model.chat(
+            [
+                {"role": "system", "content": render("condense_system").strip()},
+                {
+                    "role": "user",
+                    "content": render(
+                        "condense_user", conversation=conversation, question=question
+                    ).strip(),
+                },
+            ],
+            max_tokens=80,
+        ).strip().strip('"<>')
+        usable = rewritten and len(rewritten) <= self.settings.max_question_chars
+        return rewritten if usable else question
 
     @classmethod
     def load(cls, settings: Settings) -> Engine:
@@ -138,8 +186,9 @@ class Engine:
     def backend(self) -> dict[str, str]:
         return {"llm": self.chat_model.identity, "embedding": self.embedding_identity}
 
-    def ask(self, question: str) -> Answer:
-        return self.ask_with_retrieval(question)[0]
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """Answer ``question``; ``history`` holds earlier (question, answer) turns."""
+        return self.ask_with_retrieval(question, history)[0]
 
     def _generate(
         self, question: str, evidence: list[StoredSentence], language: str
@@ -162,11 +211,15 @@ class Engine:
         expanded = compose(sentence, evidence, question, language, confidential)
         return composed if expanded[1] else expanded
 
-    def ask_with_retrieval(self, question: str) -> tuple[Answer, Retrieved]:
+    def ask_with_retrieval(
+        self, question: str, history: Sequence[Turn] = ()
+    ) -> tuple[Answer, Retrieved]:
         """The answer, and the ranked retrieval it was drawn from (for evaluation)."""
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         language = detect_language(question)
+        asked = question
+        question = self.condense(question, history)
         retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
@@ -178,7 +231,7 @@ class Engine:
             text, refused, citations = self._generate(question, evidence, language)
         generated_at = time.perf_counter()
         answer = Answer(
-            question=question,
+            question=asked,
             answer=text,
             refused=refused,
             language=language,
