@@ -259,6 +259,15 @@ def evaluate(
         sys.exit(EXIT_ERROR)
 
 
+@cli.command("discord")
+@storage_option
+def discord_command(settings: Settings) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN); Ctrl-C or SIGTERM stops it."""
+    from bot.discord_bot import run_bot
+
+    run_bot(settings)
+
+
 @cli.command()
 @storage_option
 def doctor(settings: Settings) -> None:

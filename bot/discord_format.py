@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import re
 
+import discord
+
+from rag.answer import Answer, Citation
+
 MESSAGE_LIMIT = 2000
 FIELD_LIMIT = 1024
 EMBED_FIELDS = 25
@@ -92,3 +96,26 @@ def shorten(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     space = cut.rfind(" ")
     return (cut[: space + 1] if space > limit // 2 else cut) + "…"
+
+
+def citations_embed(citations: list[Citation]) -> discord.Embed | None:
+    """One embed listing the citations: file, language, headline, the quote.
+
+    Quotes are shortened to fit a field; at most 25 citations fit an embed,
+    far more than an answer has.
+    """
+    if not citations:
+        return None
+    embed = discord.Embed(title="Sources", colour=discord.Colour.blurple())
+    for number, citation in enumerate(citations[:EMBED_FIELDS], start=1):
+        about = " · ".join(part for part in (citation.language, citation.title) if part)
+        name = shorten(f"[{number}] {citation.source}" + (f" ({about})" if about else ""), 256)
+        embed.add_field(name=name, value=shorten(f"> {citation.quote}", FIELD_LIMIT), inline=False)
+    return embed
+
+
+def render_answer(answer: Answer) -> list[tuple[str, discord.Embed | None]]:
+    """Messages to send for ``answer``: text pieces, the citations on the last."""
+    pieces = split_message(answer.answer) or ["…"]  # Discord rejects an empty message
+    embed = citations_embed(answer.citations)
+    return [(piece, embed if index == len(pieces) - 1 else None) for index, piece in enumerate(pieces)]

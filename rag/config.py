@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -116,6 +116,39 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(
         500, ge=10, description="Longest question accepted, in characters."
+    )
+
+    # --- Discord bot (`ragbot discord`) --------------------------------------
+    discord_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("discord_token", "DISCORD_TOKEN", "RAGBOT_DISCORD_TOKEN"),
+        description="Bot token from the Discord developer portal (DISCORD_TOKEN). Never shown.",
+    )
+    discord_dev_guild: int | None = Field(
+        None,
+        description="Guild (server) id to sync slash commands to at once, for development. "
+        "Empty: sync globally (Discord may take up to an hour to show them).",
+    )
+    discord_allowed_guilds: list[int] = Field(
+        default_factory=list, description="Guild ids the bot answers in (JSON list). Empty: all."
+    )
+    discord_allowed_channels: list[int] = Field(
+        default_factory=list,
+        description="Channel ids the bot answers in (JSON list; threads count as their parent "
+        "channel). Empty: all channels of the allowed guilds.",
+    )
+    discord_allow_dms: bool = Field(False, description="Answer direct messages too.")
+    discord_cooldown_s: float = Field(
+        10.0, ge=0, description="Seconds a user waits between two questions."
+    )
+    discord_max_concurrent: int = Field(
+        1, ge=1, description="Answers generated at the same time; more wait in a queue."
+    )
+    discord_max_queue: int = Field(
+        10, ge=0, description="Questions allowed to wait; beyond this users are asked to retry."
+    )
+    discord_timeout_s: float = Field(
+        120.0, gt=0, description="Seconds an answer may take before the user is told it timed out."
     )
 
     @field_validator("ollama_host")

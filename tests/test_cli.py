@@ -110,3 +110,30 @@ def test_batch_json_with_plumbing_model(tmp_path: Path) -> None:
             text = (SEEDS / citation["source"]).read_text(encoding="utf-8")
             assert text[citation["start"] : citation["end"]] == citation["quote"]
     assert objects[1]["language"] == "de"
+
+
+@pytest.mark.parametrize(
+    ("token", "fragment"),
+    [
+        (None, "DISCORD_TOKEN is not set"),
+        ("", "DISCORD_TOKEN is not set"),
+        ("not-a-token", "DISCORD_TOKEN is malformed"),
+    ],
+)
+def test_discord_token_problems_are_one_line(token: str | None, fragment: str, tmp_path: Path) -> None:
+    env = {} if token is None else {"DISCORD_TOKEN": token}
+    result = run("discord", "--storage", str(tmp_path), env=env)
+    assert_one_line_error(result, fragment)
+    if token:
+        assert token not in result.stderr + result.stdout
+
+
+def test_discord_token_from_dotenv_is_never_printed(tmp_path: Path) -> None:
+    secret = "abc.def-" + "z" * 30
+    (tmp_path / ".env").write_text(f"DISCORD_TOKEN={secret}\n")
+    result = subprocess.run(
+        [*RAGBOT, "doctor", "--storage", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600,
+    )
+    assert "discord_token = **********" in result.stdout
+    assert secret not in result.stdout + result.stderr

@@ -1,0 +1,389 @@
+"""The Discord bot: ``/ask``, ``/sources``, ``/reindex`` and answers to mentions.
+
+Shaped after discord.py's ``examples/advanced_startup.py``: :class:`RagBot`
+receives its engine and settings in the constructor and loads its cog in
+``setup_hook``, where commands are synced to the development guild (at once)
+or globally.
+
+What it does for the platform's rules and for hostile users:
+
+* every interaction is deferred before retrieval or generation (Discord wants
+  an acknowledgement within 3 s); the "thinking…" state is the first sign;
+* the engine runs in a worker thread (``asyncio.to_thread``), so heartbeats
+  and other users are served while the model works; at most
+  ``discord_max_concurrent`` answers run at once, the rest queue (bounded)
+  and are told their position; an answer slower than ``discord_timeout_s``
+  gets a polite message;
+* every message is sent with ``AllowedMentions.none()``: neither the model
+  nor an echoed question can ping anyone;
+* answers longer than 2,000 characters are split on boundaries; the citations
+  are one embed on the last message;
+* allow-lists of guilds and channels, DMs off by default, a per-user cooldown,
+  the question length limit; errors reach the user as one short line and the
+  details go to the log;
+* a follow-up in the thread the bot opens under an answer, or a reply to one
+  of its answers, is condensed with the conversation before retrieval.
+
+Intents: only the default (non-privileged) ones. Discord delivers message
+content to a bot without the Message Content intent for messages that mention
+it, so mentions and replies that mention it work; a reply with the mention
+switched off arrives empty and is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+from collections import OrderedDict
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_format import render_answer, shorten
+from bot.discord_limits import Cooldowns, Gate, GenerationQueue, QueueFull
+from rag.answer import Answer
+from rag.config import Settings
+from rag.engine import Engine, Turn, ingest, validate_question
+from rag.errors import ConfigError, InvalidQuestion, RagbotError
+
+log = logging.getLogger("ragbot.discord")
+
+NO_MENTIONS = discord.AllowedMentions.none()
+UNKNOWN_INTERACTION = 10062  # the 3-second acknowledgement window was missed
+CONVERSATIONS_KEPT = 500  # threads/answers whose history is remembered (LRU)
+TURNS_KEPT = 6
+# Discord bot tokens: three base64url parts separated by dots.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
+
+TIMEOUT_MESSAGE = "Sorry, that took too long to answer. Please try again later."
+BUSY_MESSAGE = "I'm busy with other questions right now. Please try again in a minute."
+FAILURE_MESSAGE = "Sorry, something went wrong while answering. The admin can find details in the log."
+
+
+class RedactToken(logging.Filter):
+    """Replaces the token wherever it would appear in a log record."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token and self._token in message:
+            record.msg, record.args = message.replace(self._token, "[DISCORD_TOKEN]"), None
+        return True
+
+
+def checked_token(settings: Settings) -> str:
+    """The configured token, or ConfigError naming the problem (never the token)."""
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        raise ConfigError("DISCORD_TOKEN is not set (environment or .env); see README, Discord bot")
+    token = settings.discord_token.get_secret_value().strip()
+    if not _TOKEN_SHAPE.match(token):
+        raise ConfigError("DISCORD_TOKEN is malformed: a bot token has three dot-separated parts")
+    return token
+
+
+class Conversations:
+    """Earlier turns per conversation key (a thread id or an answer message id)."""
+
+    def __init__(self) -> None:
+        self._turns: OrderedDict[int, list[Turn]] = OrderedDict()
+
+    def get(self, key: int | None) -> list[Turn]:
+        return list(self._turns.get(key, [])) if key is not None else []
+
+    def add(self, keys: list[int], history: list[Turn], turn: Turn) -> None:
+        turns = (history + [turn])[-TURNS_KEPT:]
+        for key in keys:
+            self._turns[key] = turns
+            self._turns.move_to_end(key)
+        while len(self._turns) > CONVERSATIONS_KEPT:
+            self._turns.popitem(last=False)
+
+
+class Answerer:
+    """Runs questions through the engine under the admin's limits."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.queue = GenerationQueue(settings.discord_max_concurrent, settings.discord_max_queue)
+        self.cooldowns = Cooldowns(settings.discord_cooldown_s)
+        self.gate = Gate(
+            settings.discord_allowed_guilds, settings.discord_allowed_channels, settings.discord_allow_dms
+        )
+        self.conversations = Conversations()
+        # Reindexing swaps the engine's index: no answers meanwhile.
+        self.index_lock = asyncio.Lock()
+
+    def admission(self, user_id: int, guild_id: int | None, channel_id: int | None, question: str) -> str | None:
+        """Why this question is not taken (shown to the user), or None."""
+        refusal = self.gate.refusal(guild_id, channel_id)
+        if refusal:
+            return refusal
+        try:
+            validate_question(question, self.settings.max_question_chars)
+        except InvalidQuestion as error:
+            return f"Sorry, {error}."
+        wait = self.cooldowns.wait_left(user_id)
+        if wait:
+            return f"Please wait {wait:g} s before your next question."
+        return None
+
+    async def answer(self, question: str, history: list[Turn], on_queued) -> Answer | str:
+        """The Answer, or a short message for the user when it could not be made."""
+        try:
+            async with self.queue.slot(on_queued):
+                async with self.index_lock:
+                    return await asyncio.wait_for(
+                        asyncio.to_thread(self.engine.ask, question, history),
+                        timeout=self.settings.discord_timeout_s,
+                    )
+        except QueueFull:
+            return BUSY_MESSAGE
+        except asyncio.TimeoutError:
+            log.warning("answer timed out after %.0f s", self.settings.discord_timeout_s)
+            return TIMEOUT_MESSAGE
+        except RagbotError as error:
+            log.warning("engine error: %s", error)
+            return f"Sorry, I could not answer: {error}"
+        except Exception:
+            log.exception("unexpected error while answering")
+            return FAILURE_MESSAGE
+
+
+def _parent_channel_id(channel: object) -> int | None:
+    """A thread counts as its parent channel for the allow-list."""
+    if isinstance(channel, discord.Thread):
+        return channel.parent_id
+    return getattr(channel, "id", None)
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: RagBot) -> None:
+        self.bot = bot
+        self.answerer = bot.answerer
+
+    async def _reject(self, interaction: discord.Interaction, message: str) -> None:
+        await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _defer(self, interaction: discord.Interaction, ephemeral: bool = False) -> bool:
+        try:
+            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+            return True
+        except discord.NotFound as error:
+            if error.code != UNKNOWN_INTERACTION:
+                raise
+            log.warning("interaction %s expired before it was acknowledged (10062)", interaction.id)
+            return False
+
+    @app_commands.command(name="ask", description="Ask the news corpus a question; the answer cites its sources.")
+    @app_commands.describe(question="Your question, in English, Danish, Norwegian or German")
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        refusal = self.answerer.admission(
+            interaction.user.id, interaction.guild_id, _parent_channel_id(interaction.channel), question
+        )
+        if refusal:
+            await self._reject(interaction, refusal)
+            return
+        if not await self._defer(interaction):
+            return
+        history = self.answerer.conversations.get(getattr(interaction.channel, "id", None))
+
+        async def on_queued(position: int) -> None:
+            await interaction.edit_original_response(
+                content=f"⏳ Waiting for my turn: you are number {position} in the queue.",
+                allowed_mentions=NO_MENTIONS,
+            )
+
+        result = await self.answerer.answer(question, history, on_queued)
+        if isinstance(result, str):
+            await interaction.edit_original_response(content=result, allowed_mentions=NO_MENTIONS)
+            return
+        messages = render_answer(result)
+        first, embed = messages[0]
+        sent = await interaction.edit_original_response(
+            content=first, embed=embed, allowed_mentions=NO_MENTIONS
+        )
+        for text, embed in messages[1:]:
+            await interaction.followup.send(text, embed=embed or discord.utils.MISSING, allowed_mentions=NO_MENTIONS)
+        keys = [sent.id]
+        thread = await self._open_thread(interaction, sent, question)
+        if thread is not None:
+            keys.append(thread.id)
+        elif isinstance(interaction.channel, discord.Thread):
+            keys.append(interaction.channel.id)
+        self.answerer.conversations.add(keys, history, (question, result.answer))
+
+    async def _open_thread(
+        self, interaction: discord.Interaction, message: discord.Message, question: str
+    ) -> discord.Thread | None:
+        """A thread under the answer for follow-ups (text channels only)."""
+        if not isinstance(interaction.channel, discord.TextChannel):
+            return None
+        try:
+            return await message.create_thread(name=shorten(question, 90))
+        except discord.HTTPException as error:
+            # Missing "Create Public Threads" permission: answers still work.
+            log.info("no follow-up thread: %s", error.text or error.status)
+            return None
+
+    @app_commands.command(name="sources", description="What is indexed: files, languages and sentence counts.")
+    async def sources(self, interaction: discord.Interaction) -> None:
+        refusal = self.answerer.gate.refusal(interaction.guild_id, _parent_channel_id(interaction.channel))
+        if refusal:
+            await self._reject(interaction, refusal)
+            return
+        rows = self.answerer.engine.corpus_summary()
+        lines = [f"**{len(rows)} files, {sum(int(r['sentences']) for r in rows)} sentences**"]
+        lines += [
+            f"• `{r['source']}` ({r['language']}, {r['sentences']} sentences) {shorten(str(r['title']), 80)}"
+            for r in rows
+        ]
+        text = "\n".join(lines)
+        await interaction.response.send_message(shorten(text, 2000), allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="reindex", description="Admins: re-read the corpus folder into the index.")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def reindex(self, interaction: discord.Interaction) -> None:
+        # default_permissions only hides the command; check again here.
+        permissions = getattr(interaction.user, "guild_permissions", None)
+        if permissions is None or not permissions.manage_guild:
+            await self._reject(interaction, "Only server admins (Manage Server) can reindex.")
+            return
+        if not await self._defer(interaction, ephemeral=True):
+            return
+        engine = self.answerer.engine
+
+        def rebuild() -> str:
+            report = ingest(engine.settings, engine.settings.corpus_dir, embed_model=engine.embed_model)
+            engine.reload()
+            return (
+                f"Reindexed: {len(report.added_files)} new or changed files, "
+                f"{report.sentences_added} sentences added, {report.total_sentences} in total."
+            )
+
+        try:
+            async with self.answerer.index_lock:
+                message = await asyncio.to_thread(rebuild)
+        except RagbotError as error:
+            log.warning("reindex failed: %s", error)
+            message = f"Reindex failed: {error}"
+        await interaction.edit_original_response(content=message, allowed_mentions=NO_MENTIONS)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if message.author.bot or me is None:
+            return
+        replying_to = message.reference.message_id if message.reference else None
+        history = self.answerer.conversations.get(replying_to) or self.answerer.conversations.get(
+            message.channel.id if isinstance(message.channel, discord.Thread) else None
+        )
+        if me not in message.mentions and not (history and message.content):
+            return
+        question = re.sub(rf"<@!?{me.id}>", "", message.content).strip()
+        if not question:
+            return
+        refusal = self.answerer.admission(
+            message.author.id, message.guild.id if message.guild else None,
+            _parent_channel_id(message.channel), question,
+        )
+        if refusal:
+            await message.reply(refusal, allowed_mentions=NO_MENTIONS, mention_author=False)
+            return
+
+        async def on_queued(position: int) -> None:
+            await message.reply(
+                f"⏳ Waiting for my turn: you are number {position} in the queue.",
+                allowed_mentions=NO_MENTIONS, mention_author=False,
+            )
+
+        async with message.channel.typing():
+            result = await self.answerer.answer(question, history, on_queued)
+        if isinstance(result, str):
+            await message.reply(result, allowed_mentions=NO_MENTIONS, mention_author=False)
+            return
+        keys = []
+        for text, embed in render_answer(result):
+            sent = await message.reply(
+                text, embed=embed or discord.utils.MISSING, allowed_mentions=NO_MENTIONS, mention_author=False
+            )
+            keys.append(sent.id)
+        if isinstance(message.channel, discord.Thread):
+            keys.append(message.channel.id)
+        self.answerer.conversations.add(keys, history, (question, result.answer))
+
+
+class RagBot(commands.Bot):
+    """The bot; its engine and settings come in through the constructor."""
+
+    def __init__(self, engine: Engine, settings: Settings, **options) -> None:
+        intents = discord.Intents.default()  # no privileged intents needed
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self.answerer = Answerer(engine, settings)
+
+    async def setup_hook(self) -> None:
+        await self.add_cog(AskCog(self))
+        if self.settings.discord_dev_guild:
+            guild = discord.Object(id=self.settings.discord_dev_guild)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), self.settings.discord_dev_guild)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally (may take up to an hour to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (id %s)", self.user, getattr(self.user, "id", "?"))
+
+
+def configure_logging(token: str, level: int = logging.INFO) -> None:
+    """discord.py's log format, with the token redacted from every record."""
+    discord.utils.setup_logging(level=level, root=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactToken(token))
+
+
+async def serve(bot: RagBot, token: str) -> None:
+    """Run until the connection ends or SIGINT/SIGTERM asks to stop (then exit cleanly)."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def stop() -> None:
+        log.info("shutting down")
+        stopping.set()
+        loop.create_task(bot.close())
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
+    try:
+        async with bot:
+            await bot.start(token)
+    except discord.LoginFailure:
+        raise ConfigError("Discord rejected DISCORD_TOKEN (reset it in the developer portal)") from None
+    except discord.PrivilegedIntentsRequired:
+        raise ConfigError("Discord refused the bot's intents; see README, Discord bot") from None
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def run_bot(settings: Settings) -> None:
+    """``ragbot discord``: check the token, load the engine, serve until stopped."""
+    token = checked_token(settings)
+    configure_logging(token)
+    engine = Engine.load(settings)
+    asyncio.run(serve(RagBot(engine, settings), token))
