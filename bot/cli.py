@@ -169,30 +169,24 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="Read questions from stdin, write one JSON object per line (follow-ups keep context).")
 @storage_option
-def chat(settings: Settings) -> None:
-    """Interactive chat in the terminal (Ctrl-D or 'exit' to leave)."""
+def chat(as_json: bool, settings: Settings) -> None:
+    """Interactive chat: streamed answers, citations, /help for commands, Ctrl-D to leave."""
+    from bot.chat import run_chat, run_json
     from rag.engine import Engine
 
     engine = Engine.load(settings)
-    click.echo("Ask about the corpus. Ctrl-D or 'exit' to leave.")
-    while True:
-        try:
-            question = input("\nyou> ")
-        except EOFError:
-            click.echo()
-            return
-        if question.strip().lower() in {"exit", "quit"}:
-            return
-        if not question.strip():
-            continue
-        try:
-            answer = engine.ask(question)
-        except InvalidQuestion as error:
-            click.echo(f"error: {error}", err=True)
-            continue
-        click.echo("")
-        print_human(answer.to_dict())
+    if as_json:
+        def write(line: str) -> None:
+            click.echo(line)
+            sys.stdout.flush()
+
+        if not run_json(engine, sys.stdin, write):
+            sys.exit(EXIT_ERROR)
+        return
+    run_chat(engine, settings.storage_dir / "chat_history")
 
 
 @cli.command("eval")

@@ -186,17 +186,46 @@ class Engine:
     def backend(self) -> dict[str, str]:
         return {"llm": self.chat_model.identity, "embedding": self.embedding_identity}
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        """Answer ``question``; ``history`` holds earlier (question, answer) turns."""
-        return self.ask_with_retrieval(question, history)[0]
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        on_token: Callable[[str], None] | None = None,
+        language: str | None = None,
+    ) -> Answer:
+        """Answer ``question``; ``history`` holds earlier (question, answer) turns.
+
+        ``on_token`` receives the model's draft as it is generated (the final
+        ``answer`` is that draft after the checks); ``language`` forces the
+        answer language instead of the question's.
+        """
+        return self.ask_with_retrieval(question, history, on_token, language)[0]
+
+    def _reply(self, messages: list[Message], on_token: Callable[[str], None] | None) -> str:
+        limit = self.settings.max_answer_tokens
+        if on_token is None:
+            return self.chat_model.chat(messages, max_tokens=limit)
+        pieces = []
+        stream = self.chat_model.stream(messages, max_tokens=limit)
+        try:
+            for piece in stream:
+                pieces.append(piece)
+                on_token(piece)
+        finally:
+            stream.close()  # Ctrl-C in on_token: release the model at once
+        return "".join(pieces)
 
     def _generate(
-        self, question: str, evidence: list[StoredSentence], language: str
+        self,
+        question: str,
+        evidence: list[StoredSentence],
+        language: str,
+        on_token: Callable[[str], None] | None = None,
     ) -> tuple[str, bool, list[Citation]]:
         messages = answer_messages(question, evidence, language)
         limit = self.settings.max_answer_tokens
         confidential = render("answer_system")
-        reply = self.chat_model.chat(messages, max_tokens=limit)
+        reply = self._reply(messages, on_token)
         composed = compose(reply, evidence, question, language, confidential)
         if composed[1] or not is_bare(reply):
             return composed
@@ -212,12 +241,16 @@ class Engine:
         return composed if expanded[1] else expanded
 
     def ask_with_retrieval(
-        self, question: str, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        on_token: Callable[[str], None] | None = None,
+        language: str | None = None,
     ) -> tuple[Answer, Retrieved]:
         """The answer, and the ranked retrieval it was drawn from (for evaluation)."""
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
-        language = detect_language(question)
+        language = language or detect_language(question)
         asked = question
         question = self.condense(question, history)
         retrieved = self.retriever.retrieve(question)
@@ -228,7 +261,7 @@ class Engine:
             # refuse without spending seconds on the LLM.
             text, refused, citations = refusal_text(language), True, []
         else:
-            text, refused, citations = self._generate(question, evidence, language)
+            text, refused, citations = self._generate(question, evidence, language, on_token)
         generated_at = time.perf_counter()
         answer = Answer(
             question=asked,

@@ -15,6 +15,7 @@ Both use temperature 0 and a fixed seed by default so answers repeat.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Protocol
 
 from rag.config import Settings
@@ -29,6 +30,10 @@ class ChatModel(Protocol):
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         """The model's next reply to ``messages`` (system, example turns, question)."""
+        ...
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        """The same reply, piece by piece as it is generated."""
         ...
 
 
@@ -71,6 +76,19 @@ class LlamaCppChat:
             )
         return reply["choices"][0]["message"]["content"] or ""
 
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        with self._lock:  # held until the caller finishes or closes the generator
+            for chunk in self._llama.create_chat_completion(
+                messages=messages,
+                temperature=self._temperature,
+                seed=self._seed,
+                max_tokens=max_tokens,
+                stream=True,
+            ):
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
 
 class OllamaChat:
     """A model served by Ollama, through llama-index's integration."""
@@ -102,6 +120,18 @@ class OllamaChat:
                 [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
             )
         return response.message.content or ""
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        from llama_index.core.llms import ChatMessage
+
+        from rag.ollama import translated_errors
+
+        with translated_errors(self._settings, self._settings.ollama_llm_model):
+            for response in self._llm.stream_chat(
+                [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+            ):
+                if response.delta:
+                    yield response.delta
 
 
 def build_chat_model(settings: Settings) -> ChatModel:

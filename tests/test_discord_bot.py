@@ -269,7 +269,7 @@ async def test_mention_and_follow_up_reply_carry_the_conversation(make_bot) -> N
     )
 
 
-async def test_token_never_reaches_the_logs(caplog, monkeypatch) -> None:
+async def test_token_never_reaches_the_logs(caplog) -> None:
     """A failed login at DEBUG level: the token appears nowhere."""
 
     class RejectingBot:
@@ -286,15 +286,16 @@ async def test_token_never_reaches_the_logs(caplog, monkeypatch) -> None:
         async def close(self) -> None:
             return None
 
-    root = logging.getLogger()
-    for handler in root.handlers:
-        handler.addFilter(RedactToken(TOKEN))
-    caplog.handler.addFilter(RedactToken(TOKEN))
-    with caplog.at_level(logging.DEBUG):
-        with pytest.raises(ConfigError) as error:
-            await serve(RejectingBot(), TOKEN)
+    redact = RedactToken(TOKEN)  # what configure_logging puts on every handler
+    caplog.handler.addFilter(redact)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            with pytest.raises(ConfigError) as error:
+                await serve(RejectingBot(), TOKEN)
+    finally:
+        caplog.handler.removeFilter(redact)
     assert TOKEN not in caplog.text and "[DISCORD_TOKEN]" in caplog.text
-    assert TOKEN not in str(error.value)
+    assert TOKEN not in str(error.value) and "rejected DISCORD_TOKEN" in str(error.value)
 
 
 def test_configure_logging_redacts_on_every_handler() -> None:
@@ -341,3 +342,14 @@ async def test_ask_through_the_real_engine(make_bot, qwen_engine) -> None:
     [edit] = [s for s in http.sent if s.method == "PATCH" and s.path.endswith("@original")]
     assert "Erdogan" in edit.body["content"]
     assert "Putin har i samme ombæring inviteret Erdogan til Rusland." in edit.body["embeds"][0]["fields"][0]["value"]
+
+
+@pytest.mark.slow
+async def test_admin_reindex_reports_what_changed(make_bot, qwen_engine) -> None:
+    bot, http, _ = await make_bot(qwen_engine)
+    manage_guild = str(discord.Permissions(manage_guild=True).value)
+    await slash(bot, "reindex", permissions=manage_guild)
+    callback = next(s for s in http.sent if s.path.endswith("/callback"))
+    assert callback.body["data"]["flags"] == 64  # deferred privately
+    # The seeds are already indexed: nothing is embedded again.
+    assert http.texts()[-1].startswith("Reindexed: 0 new or changed files, 0 sentences added")

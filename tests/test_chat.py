@@ -1,0 +1,101 @@
+"""ragbot chat as a person uses it: a real terminal (pty), real models."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from rich.console import Console
+
+from bot.chat import ChatSession, render_answer
+from rag.answer import Answer, Citation
+
+from .conftest import MODEL_DIR
+from .test_cli import REPO, run
+
+ANSI_FREE = {"NO_COLOR": "1"}
+
+
+def _text(renderable, width: int = 100) -> str:
+    console = Console(width=width, color_system=None)
+    with console.capture() as out:
+        console.print(renderable)
+    return out.get()
+
+
+def test_refusal_and_answer_render_differently() -> None:
+    refused = _text(render_answer(Answer("q", "The sources don't say.", True, "en")))
+    answered = _text(render_answer(Answer("q", "Three hours [1].", False, "en",
+                                          [Citation("a.txt", "It lasted three hours.", 5, 27, "en", "")])))
+    assert refused.startswith("⚠ The sources don't say.") and "[1]" not in refused
+    assert answered.startswith("Three hours [1].") and "[1] a.txt · en" in answered
+    assert "characters 5–27" in _text(render_answer(Answer("q", "x [1]", False, "en",
+                                        [Citation("a.txt", "It lasted three hours.", 5, 27)]), full=True))
+
+
+def test_quote_is_highlighted_in_a_terminal() -> None:
+    console = Console(width=100, force_terminal=True, color_system="standard")
+    with console.capture() as out:
+        console.print(render_answer(Answer("q", "x [1]", False, "en", [Citation("a.txt", "Quoted.", 0, 7)])))
+    assert "\x1b[" in out.get() and "Quoted." in out.get()
+
+
+class _NoEngine:
+    def ask(self, *args, **kwargs):
+        raise AssertionError("slash commands must not reach the engine")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("/help", "/sources"), ("/lang de", "German"), ("/lang xx", "Unknown language"),
+     ("/sources", "No citations yet"), ("/reset", "forgotten"), ("/nope", "Unknown command")],
+)
+def test_slash_commands(line: str, expected: str) -> None:
+    console = Console(width=100, color_system=None)
+    session = ChatSession(_NoEngine(), console)
+    with console.capture() as out:
+        assert session.handle(line) is True
+    assert expected in out.get()
+    assert session.handle("/quit") is False
+
+
+@pytest.mark.slow
+def test_chat_in_a_terminal(seeded_store: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAGBOT_MODEL_DIR": str(MODEL_DIR),
+           "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
+    child = pexpect.spawn(sys.executable, ["-m", "bot.cli", "chat", "--storage", str(seeded_store)],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=90, dimensions=(40, 120))
+    try:
+        child.expect("you>")
+        child.sendline("How long did the Moscow talks last?")
+        child.expect("three hours")
+        child.expect("003_dde437028c99873a.txt")  # the citation (styled, so matched alone)
+        child.expect("you>")
+        child.sendline("Og hvem inviterede Putin til Rusland?")
+        child.expect("Erdogan")
+        child.expect("you>")
+        child.sendline("/sources")
+        child.expect("characters")
+        child.expect("you>")
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    # The history survives for the next session.
+    assert "How long did the Moscow talks last?" in (seeded_store / "chat_history").read_text()
+
+
+@pytest.mark.slow
+def test_chat_json_follow_up(seeded_store: Path) -> None:
+    result = run("chat", "--json", "--storage", str(seeded_store),
+                 stdin="How many Turkish soldiers were killed in the air strike?\n\n" + "x" * 501 + "\n",
+                 env={"RAGBOT_MODEL_DIR": str(MODEL_DIR)})
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1  # the over-long line
+    assert "34" in lines[0]["answer"] and lines[0]["citations"]
+    assert "error" in lines[1]
