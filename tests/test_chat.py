@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -99,3 +100,38 @@ def test_chat_json_follow_up(seeded_store: Path) -> None:
     assert result.returncode == 1  # the over-long line
     assert "34" in lines[0]["answer"] and lines[0]["citations"]
     assert "error" in lines[1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_an_answer_and_ctrl_d_leaves(seeded_store: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAGBOT_MODEL_DIR": str(MODEL_DIR),
+           "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    child = pexpect.spawn(sys.executable, ["-m", "bot.cli", "chat", "--storage", str(seeded_store)],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=90, dimensions=(40, 120))
+    try:
+        child.expect("you>")
+        child.sendline("Hvem inviterede Erdogan til Rusland?")
+        # Ctrl-C while the answer is being made (it takes seconds; typed-ahead
+        # keys would go to the next prompt instead).
+        time.sleep(1.0)
+        child.sendintr()
+        child.expect("stopped")
+        child.expect("you>")  # still in the chat
+        child.sendline("/help")
+        child.expect("/sources")
+        child.expect("you>")
+        child.sendeof()  # Ctrl-D
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+@pytest.mark.slow
+def test_piped_chat_has_no_colours_or_spinners(seeded_store: Path) -> None:
+    result = run("chat", "--storage", str(seeded_store), stdin="Hvem inviterede Erdogan til Rusland?\n/sources\n",
+                 env={"RAGBOT_MODEL_DIR": str(MODEL_DIR)})
+    assert result.returncode == 0, result.stderr
+    assert "Erdogan" in result.stdout and "000_a1c12008845bb2ac.txt" in result.stdout
+    assert "\x1b[" not in result.stdout + result.stderr
+    assert "Loading" not in result.stderr
