@@ -14,12 +14,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rag.config import Settings, load_settings
 from rag.errors import InvalidQuestion, RagbotError
+
+if TYPE_CHECKING:
+    from rag.answer import Answer
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -109,15 +112,13 @@ def ingest(path: Path | None, rebuild: bool, settings: Settings) -> None:
     )
 
 
-def print_human(answer: dict) -> None:
-    click.echo(answer["answer"])
-    if answer["citations"]:
-        click.echo("\nSources:")
-        for number, citation in enumerate(answer["citations"], start=1):
-            click.echo(
-                f"  [{number}] {citation['source']} (chars {citation['start']}-{citation['end']}): "
-                f"\"{citation['quote']}\""
-            )
+def print_human(answer: Answer) -> None:
+    """The answer and its citations as the chat shows them (plain when piped)."""
+    from rich.console import Console
+
+    from bot.chat import render_answer
+
+    Console(highlight=False).print(render_answer(answer))
 
 
 def _json_line(payload: dict) -> str:
@@ -141,8 +142,8 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
         validate_question(question, settings.max_question_chars)  # before loading models
     engine = Engine.load(settings)
     if question != "-":
-        answer = engine.ask(question).to_dict()
-        click.echo(_json_line(answer)) if as_json else print_human(answer)
+        answer = engine.ask(question)
+        click.echo(_json_line(answer.to_dict())) if as_json else print_human(answer)
         return
     failed = False
     for line in sys.stdin:
@@ -150,15 +151,16 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
         if not line.strip():
             continue
         try:
-            answer = engine.ask(line).to_dict()
+            answer = engine.ask(line)
         except InvalidQuestion as error:
             failed = True
-            answer = {"question": line, "error": str(error)}
-            if not as_json:
+            if as_json:
+                click.echo(_json_line({"question": line, "error": str(error)}))
+            else:
                 click.echo(f"error: {error}", err=True)
-                continue
+            continue
         if as_json:
-            click.echo(_json_line(answer))
+            click.echo(_json_line(answer.to_dict()))
         else:
             click.echo(f"Q: {line}")
             print_human(answer)

@@ -102,11 +102,6 @@ class Retrieved:
     top_similarity: float  # the best dense (cosine) score: how on-topic the corpus is
     steps: dict[str, list[StoredSentence]]  # each step's ranking, for evaluation
 
-    def sources(self, step: str | None = None) -> list[str]:
-        """Source files in order of their best-ranked sentence (of ``step``, or final)."""
-        sentences = self.steps[step] if step else self.sentences
-        return list(dict.fromkeys(s.source for s in sentences))
-
 
 class HybridRetriever:
     def __init__(
