@@ -251,9 +251,9 @@ class AskCog(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
-        # default_permissions only hides the command; check again here.
-        permissions = getattr(interaction.user, "guild_permissions", None)
-        if permissions is None or not permissions.manage_guild:
+        # default_permissions only hides the command; check again here, with the
+        # permissions Discord resolved for this user in this channel.
+        if not interaction.permissions.manage_guild:
             await self._reject(interaction, "Only server admins (Manage Server) can reindex.")
             return
         if not await self._defer(interaction, ephemeral=True):

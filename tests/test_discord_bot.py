@@ -22,6 +22,7 @@ from bot.discord_format import MESSAGE_LIMIT
 from rag.answer import Answer, Citation
 from rag.config import load_settings
 from rag.errors import ConfigError, StoreNotBuilt
+from tests.conftest import SEEDS
 from tests.fake_discord import (
     APP_ID,
     BOT_ID,
@@ -345,7 +346,8 @@ async def test_ask_through_the_real_engine(make_bot, qwen_engine) -> None:
 
 
 @pytest.mark.slow
-async def test_admin_reindex_reports_what_changed(make_bot, qwen_engine) -> None:
+async def test_admin_reindex_reports_what_changed(make_bot, qwen_engine, monkeypatch) -> None:
+    monkeypatch.setattr(qwen_engine, "settings", qwen_engine.settings.model_copy(update={"corpus_dir": SEEDS}))
     bot, http, _ = await make_bot(qwen_engine)
     manage_guild = str(discord.Permissions(manage_guild=True).value)
     await slash(bot, "reindex", permissions=manage_guild)
