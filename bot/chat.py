@@ -23,7 +23,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from rag.answer import Answer, Citation  # Citation: used by the doctest
+from rag.answer import Answer, Citation  # noqa: F401 (Citation: used by the doctest)
 from rag.engine import Engine, Turn
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES
