@@ -24,7 +24,7 @@ from rich.live import Live
 from rich.text import Text
 
 from rag.answer import Answer, Citation  # noqa: F401 (Citation: used by the doctest)
-from rag.engine import Engine, Turn
+from rag.engine import Engine, Turn, remember
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES
 
@@ -136,7 +136,7 @@ class ChatSession:
             return
         self.console.print(render_answer(answer))
         self.last = answer
-        self.history = (self.history + [(question, answer.answer)])[-6:]
+        self.history = remember(self.history, (question, answer.answer))
 
 
 def _lines_from_terminal(history_file: Path) -> Iterable[str]:
@@ -184,6 +184,6 @@ def run_json(engine: Engine, lines: Iterable[str], write: Callable[[str], None])
             ok = False
             write(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False))
             continue
-        history = (history + [(question, answer.answer)])[-6:]
+        history = remember(history, (question, answer.answer))
         write(json.dumps(answer.to_dict(), ensure_ascii=False))
     return ok

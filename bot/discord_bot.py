@@ -46,7 +46,7 @@ from bot.discord_format import render_answer, shorten
 from bot.discord_limits import Cooldowns, Gate, GenerationQueue, QueueFull
 from rag.answer import Answer
 from rag.config import Settings
-from rag.engine import Engine, Turn, ingest, validate_question
+from rag.engine import Engine, Turn, ingest, remember, validate_question
 from rag.errors import ConfigError, InvalidQuestion, RagbotError
 
 log = logging.getLogger("ragbot.discord")
@@ -54,7 +54,6 @@ log = logging.getLogger("ragbot.discord")
 NO_MENTIONS = discord.AllowedMentions.none()
 UNKNOWN_INTERACTION = 10062  # the 3-second acknowledgement window was missed
 CONVERSATIONS_KEPT = 500  # threads/answers whose history is remembered (LRU)
-TURNS_KEPT = 6
 # Discord bot tokens: three base64url parts separated by dots.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")
 
@@ -97,7 +96,7 @@ class Conversations:
         return list(self._turns.get(key, [])) if key is not None else []
 
     def add(self, keys: list[int], history: list[Turn], turn: Turn) -> None:
-        turns = (history + [turn])[-TURNS_KEPT:]
+        turns = remember(history, turn)
         for key in keys:
             self._turns[key] = turns
             self._turns.move_to_end(key)

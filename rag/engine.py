@@ -73,6 +73,16 @@ def ingest(
 
 
 Turn = tuple[str, str]  # (question, answer text) of an earlier exchange
+TURNS_KEPT = 6  # earlier exchanges a conversation remembers (condense reads the last 3)
+
+
+def remember(history: Sequence[Turn], turn: Turn) -> list[Turn]:
+    """``history`` with ``turn`` added, trimmed to the last TURNS_KEPT exchanges.
+
+    >>> remember([("q1", "a1")], ("q2", "a2"))
+    [('q1', 'a1'), ('q2', 'a2')]
+    """
+    return [*history, turn][-TURNS_KEPT:]
 
 
 def answer_messages(

@@ -293,6 +293,8 @@ def run_gold(engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs
     check compares quotes against the same text their offsets point into.
     """
     corpus_texts = {path.name: decode(path.read_bytes(), path.name) for path in corpus_files(corpus_dir)}
+    if hasattr(engine, "retriever"):  # the baseline has no steps to record
+        engine.retriever.record_steps = True
     results = []
     for item in progress(items):
         answer, retrieved = engine.ask_with_retrieval(item.question)

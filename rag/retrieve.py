@@ -118,14 +118,16 @@ class HybridRetriever:
         self._candidate_k = candidate_k
         self._lexical_weight = lexical_weight
         self._per_language = per_language
+        self.record_steps = False  # set by the evaluation: rank every step, even unused ones
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)
         dense = [stored_from_node(hit.node) for hit in hits]
         for sentence in dense:
             self._by_id.setdefault(sentence.id, sentence)
-        # BM25 is cheap (milliseconds), so it runs even at weight 0 for the step table.
-        lexical = self._bm25.search(query, self._candidate_k)
+        # At weight 0 BM25 only feeds the evaluation's step table: skip it otherwise.
+        wanted = self._lexical_weight > 0 or self.record_steps
+        lexical = self._bm25.search(query, self._candidate_k) if wanted else []
         fused_ids = reciprocal_rank_fusion(
             [[s.id for s in dense], [s.id for s in lexical]], weights=[1.0, self._lexical_weight]
         )
