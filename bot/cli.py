@@ -85,31 +85,51 @@ def cli() -> None:
     _quiet_libraries()
 
 
+EXIT_PARTIAL = 3  # ingest: some files were skipped, the rest is indexed
+
+
 @cli.command()
-@click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--rebuild", is_flag=True, help="Drop the collection and index from scratch.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Drop the collection and index from scratch (embeddings come from the cache).")
+@click.option(
+    "--prune/--no-prune",
+    default=None,
+    help="--prune: remove every indexed file not under PATHS. --no-prune: remove nothing. "
+    "Default: remove the files that are gone from a folder being ingested.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the counts.")
 @storage_option
-def ingest(path: Path | None, rebuild: bool, settings: Settings) -> None:
-    """Index the article files under PATH (default: seeds/)."""
+def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: bool, settings: Settings) -> None:
+    """Index the .txt, .md and .html files under PATHS (default: seeds/).
+
+    Exit status: 0 everything indexed, 3 some files skipped (listed with the
+    reason), 1 nothing could be indexed or an error.
+    """
     from tqdm import tqdm
 
-    from rag.engine import ingest as run_ingest
+    from rag.ingest import ingest as run_ingest
 
-    corpus = path or settings.corpus_dir
     started = time.perf_counter()
     report = run_ingest(
         settings,
-        corpus,
+        list(paths) or [settings.corpus_dir],
         rebuild=rebuild,
+        prune=prune,
         progress=lambda items, total: tqdm(
-            items, total=total, desc="ingest", unit="file", file=sys.stderr
+            items, total=total, desc="ingest", unit="file", file=sys.stderr, disable=as_json or None
         ),
     )
-    click.echo(
-        f"indexed {len(report.added_files)} new or changed file(s), "
-        f"{len(report.unchanged_files)} unchanged; {report.sentences_added} sentences added, "
-        f"{report.total_sentences} in the store ({time.perf_counter() - started:.1f} s)"
-    )
+    if as_json:
+        click.echo(_json_line(report.as_json()))
+    else:
+        if report.recovered:
+            click.echo(f"warning: {report.recovered}", err=True)
+        for skipped in report.skipped:
+            click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+        click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
+    if report.skipped:
+        nothing_indexed = report.changed + report.unchanged == 0
+        sys.exit(EXIT_ERROR if nothing_indexed else EXIT_PARTIAL)
 
 
 def print_human(answer: Answer) -> None:

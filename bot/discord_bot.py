@@ -46,7 +46,8 @@ from bot.discord_format import render_answer, shorten
 from bot.discord_limits import Cooldowns, Gate, GenerationQueue, QueueFull
 from rag.answer import Answer
 from rag.config import Settings
-from rag.engine import Engine, Turn, ingest, remember, validate_question
+from rag.engine import Engine, Turn, remember, validate_question
+from rag.ingest import ingest
 from rag.errors import ConfigError, InvalidQuestion, RagbotError
 
 log = logging.getLogger("ragbot.discord")
@@ -262,10 +263,7 @@ class AskCog(commands.Cog):
         def rebuild() -> str:
             report = ingest(engine.settings, engine.settings.corpus_dir, embed_model=engine.embed_model)
             engine.reload()
-            return (
-                f"Reindexed: {len(report.added_files)} new or changed files, "
-                f"{report.sentences_added} sentences added, {report.total_sentences} in total."
-            )
+            return f"Reindexed: {report.summary()}."
 
         try:
             async with self.answerer.index_lock:

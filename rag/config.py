@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     )
     corpus_dir: Path = Field(Path("seeds"), description="Default corpus path for `ragbot ingest`.")
     collection: str = Field("ragbot", description="Chroma collection name.")
+    max_file_bytes: int = Field(
+        10_000_000, ge=1, description="Files larger than this are skipped at ingestion (bytes)."
+    )
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "

@@ -1,9 +1,9 @@
 """Read a corpus of article files into sentences with exact character offsets.
 
-Each file becomes an :class:`Article`; its text is the file decoded as UTF-8
-(or, if that fails, the encoding charset-normalizer finds) and is never
-altered, so that ``article.text[s.start:s.end] == s.text`` for every sentence
-``s``: the offsets are what citations report. Debris lines (see
+Each file becomes an :class:`Article`; its text (the file decoded, see
+:mod:`rag.documents`) is never altered, so that
+``article.text[s.start:s.end] == s.text`` for every sentence ``s``: the
+offsets are what citations report. Debris lines (see
 :mod:`rag.debris`) produce no sentences.
 
 >>> article = parse_article("a.txt", "A title here\\n\\nPutin met Erdogan. They talked long.\\nCookies zulassen\\n")
@@ -20,17 +20,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import charset_normalizer
-
 from rag.debris import classify_lines, is_label
+from rag.documents import SkipFile, SourceFile, read_document
 from rag.errors import CorpusError
 from rag.language import detect_language
 
-CORPUS_SUFFIXES = (".txt", ".md")
 _PUNKT_LANGUAGES = {"en": "english", "da": "danish", "no": "norwegian", "de": "german", "sv": "swedish"}
 _DATE_FIELD = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\s+")
 _MIN_SENTENCE_WORDS = 3
-_WESTERN_ENCODINGS = ["utf_16", "utf_32", "cp1252", "iso8859_15", "latin_1", "mac_roman"]
 
 
 @dataclass(frozen=True)
@@ -69,22 +66,6 @@ def _punkt(language: str):  # -> nltk PunktTokenizer
     return PunktTokenizer(_PUNKT_LANGUAGES.get(language, "english"))
 
 
-def decode(raw: bytes, name: str) -> str:
-    """Decode file bytes: UTF-8 if valid, else the best charset-normalizer guess."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # Short Danish/German text is often mistaken for Central European
-        # code pages; try the encodings this corpus' languages use first.
-        best = (
-            charset_normalizer.from_bytes(raw, cp_isolation=_WESTERN_ENCODINGS).best()
-            or charset_normalizer.from_bytes(raw).best()
-        )
-        if best is None:
-            raise CorpusError(f"{name}: not a text file (unknown encoding)") from None
-        return str(best)
-
-
 def _line_spans(text: str) -> list[tuple[int, int]]:
     spans, offset = [], 0
     for line in text.splitlines(keepends=True):
@@ -93,8 +74,14 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def parse_article(source: str, text: str) -> Article:
-    """Split ``text`` into evidence sentences, skipping debris and labels."""
+def parse_article(
+    source: str, text: str, title: str | None = None, date: str | None = None
+) -> Article:
+    """Split ``text`` into evidence sentences, skipping debris and labels.
+
+    ``title`` and ``date`` come from HTML metadata when there is some; text
+    files get them from a leading ``date YYYY-MM`` field and the first label.
+    """
     lines = _line_spans(text)
     kinds = classify_lines([text[a:b] for a, b in lines])
     content = " ".join(text[a:b] for (a, b), kind in zip(lines, kinds) if kind is None)
@@ -105,8 +92,8 @@ def parse_article(source: str, text: str) -> Article:
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         language=language,
-        date=date_match.group(1) if date_match else None,
-        title=None,
+        date=date or (date_match.group(1) if date_match else None),
+        title=title,
         debris_lines=sum(1 for kind in kinds if kind is not None),
     )
     tokenizer = _punkt(language)
@@ -135,23 +122,10 @@ def parse_article(source: str, text: str) -> Article:
     return article
 
 
-def corpus_files(path: Path) -> list[Path]:
-    """The article files under ``path`` (a file or a directory), sorted by name."""
-    if not path.exists():
-        raise CorpusError(f"corpus path not found: {path}")
-    if path.is_file():
-        return [path]
-    files = sorted(
-        p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES
-    )
-    if not files:
-        raise CorpusError(f"no .txt or .md files in {path}")
-    return files
-
-
 def load_article(path: Path) -> Article:
+    """One file as ingestion reads it; CorpusError if ingestion would skip it."""
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise CorpusError(f"cannot read {path}: {error.strerror}") from None
-    return parse_article(path.name, decode(raw, path.name))
+        document = read_document(SourceFile(path, path.name, ""), max_bytes=2**62)
+    except SkipFile as reason:
+        raise CorpusError(f"{path}: {reason}") from None
+    return parse_article(path.name, document.text, title=document.title, date=document.date)

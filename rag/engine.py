@@ -10,8 +10,7 @@ Example (loads the 1 GB model, so not run as a doctest)::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
@@ -26,14 +25,13 @@ from rag.answer import (
     unmatched_numbers,
 )
 from rag.config import Settings
-from rag.corpus import Article, corpus_files, load_article
 from rag.embeddings import build_embedding, embedding_identity, min_relevance
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES, detect_language
 from rag.llm import ChatModel, Message, build_chat_model
 from rag.prompts import render
 from rag.retrieve import HybridRetriever, Retrieved
-from rag.store import IngestReport, Store, StoredSentence
+from rag.store import Store, StoredSentence
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -46,30 +44,6 @@ def validate_question(question: str, max_chars: int) -> str:
             f"the question is {len(cleaned)} characters long; the limit is {max_chars}"
         )
     return cleaned
-
-
-def ingest(
-    settings: Settings,
-    path: Path,
-    rebuild: bool = False,
-    embed_model: BaseEmbedding | None = None,
-    progress: Callable[[Iterable[Article], int], Iterable[Article]] = lambda items, total: items,
-) -> IngestReport:
-    """Build or update the store from the article files under ``path``.
-
-    ``progress(articles, total)`` may wrap the article stream (a progress bar).
-    """
-    files = corpus_files(path)
-    store = Store(settings)
-    if rebuild:
-        store.drop()
-    articles = (load_article(f) for f in files)
-    return store.ingest(
-        articles,
-        embed_model or build_embedding(settings),
-        embedding_identity(settings),
-        progress=lambda items: progress(items, len(files)),
-    )
 
 
 Turn = tuple[str, str]  # (question, answer text) of an earlier exchange

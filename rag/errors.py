@@ -41,6 +41,14 @@ class EmbeddingMismatch(StoreError):
     """The store was built with a different embedding model than the one configured."""
 
 
+class StoreIncompatible(StoreError):
+    """The store was written in a format this version does not read."""
+
+
+class StoreLocked(StoreError):
+    """Another process is writing to the store."""
+
+
 class ModelError(RagbotError):
     """A model backend cannot be loaded or used."""
 

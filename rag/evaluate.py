@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.answer import Answer, strip_markers
-from rag.corpus import corpus_files, decode
+from rag.documents import SkipFile, find_files, read_document
 from rag.errors import ConfigError
 from rag.language import detect_language
 
@@ -286,13 +286,24 @@ def result_dict(r: ItemResult) -> dict:
 
 
 
+def corpus_texts_of(corpus_dir: Path) -> dict[str, str]:
+    """Every ingestible file's text by source name (skipped files are left out)."""
+    texts = {}
+    for file in find_files([corpus_dir])[0]:
+        try:
+            texts[file.source] = read_document(file, max_bytes=2**62).text
+        except SkipFile:
+            continue
+    return texts
+
+
 def run_gold(engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs: xs) -> list[ItemResult]:
     """Ask every gold question through ``engine`` and score the answers.
 
     The corpus is decoded exactly as ingestion decodes it, so the verbatim
     check compares quotes against the same text their offsets point into.
     """
-    corpus_texts = {path.name: decode(path.read_bytes(), path.name) for path in corpus_files(corpus_dir)}
+    corpus_texts = corpus_texts_of(corpus_dir)
     if hasattr(engine, "retriever"):  # the baseline has no steps to record
         engine.retriever.record_steps = True
     results = []

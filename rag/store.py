@@ -7,32 +7,39 @@ ever used. One node is one sentence; its metadata carries the source file
 name, the character offsets into the file, and article metadata (language,
 date, title) so retrieval can filter and citations can point back exactly.
 
-Re-ingesting is idempotent: a file whose content hash is already stored is
-skipped; a changed file has its old sentences replaced. The collection's
-metadata records the embedding model that built it; opening the store with a
-different model raises :class:`EmbeddingMismatch`.
+Every sentence also carries its file's content hash, the number of sentences
+the file has (``chunks``) and the folder it was ingested from (``root``), so
+the store describes itself: a file is completely stored when exactly
+``chunks`` sentences with one hash are there. That is what lets
+:mod:`rag.ingest` bring a store back in step after a crash. The collection's
+metadata records the embedding model and the format version that built it;
+opening it with another model or version asks for ``ragbot ingest --rebuild``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import TextNode
 
 from rag.config import Settings
 from rag.corpus import Article
-from rag.errors import BackendUnavailable, EmbeddingMismatch, StoreCorrupt, StoreNotBuilt
+from rag.errors import (
+    BackendUnavailable,
+    EmbeddingMismatch,
+    StoreCorrupt,
+    StoreIncompatible,
+    StoreNotBuilt,
+)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-_META_KEYS = ["source", "start", "end", "language", "date", "title", "position", "file_sha"]
+SCHEMA_VERSION = 2  # 2: per-sentence "chunks" and "root" (crash recovery, pruning)
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,18 @@ class StoredSentence:
 
 
 @dataclass
-class IngestReport:
-    added_files: list[str]
-    unchanged_files: list[str]
-    sentences_added: int
-    total_sentences: int
+class StoredDocument:
+    """What the store holds for one source file."""
+
+    source: str
+    ids: list[str]
+    shas: set[str]
+    chunks: int  # how many sentences the file has, as recorded when it was written
+    root: str
+
+    @property
+    def complete(self) -> bool:
+        return len(self.shas) == 1 and len(self.ids) == self.chunks
 
 
 def _node_id(article: Article, start: int, end: int) -> str:
@@ -63,11 +77,13 @@ def _node_id(article: Article, start: int, end: int) -> str:
     return hashlib.sha1(key.encode()).hexdigest()
 
 
-def article_nodes(article: Article) -> list[TextNode]:
+def article_nodes(article: Article, root: str = "") -> list[TextNode]:
     """One llama-index node per evidence sentence, offsets in metadata."""
     nodes = []
     for sentence in article.sentences:
         metadata = {
+            "chunks": len(article.sentences),
+            "root": root,
             "source": article.source,
             "start": sentence.start,
             "end": sentence.end,
@@ -156,7 +172,7 @@ class Store:
         """Run a Chroma call, turning its failures into store errors."""
         try:
             return action()
-        except (StoreNotBuilt, EmbeddingMismatch):
+        except (StoreNotBuilt, EmbeddingMismatch, StoreIncompatible):
             raise
         except Exception as error:
             if self.settings.chroma_url:
@@ -187,6 +203,12 @@ class Store:
             return client.get_collection(self.settings.collection, embedding_function=None)
 
         collection = self._call(open_collection)
+        format_version = (collection.metadata or {}).get("ragbot_schema")
+        if format_version != SCHEMA_VERSION:
+            raise StoreIncompatible(
+                f"the index at {self.location} was written in format {format_version} and this "
+                f"ragbot reads format {SCHEMA_VERSION}: run `ragbot ingest --rebuild`"
+            )
         built_with = (collection.metadata or {}).get("embedding_model")
         if built_with != embedding_identity:
             raise EmbeddingMismatch(
@@ -206,44 +228,38 @@ class Store:
         self._call(delete)
 
     # --- writing ------------------------------------------------------------
-    def ingest(
-        self,
-        articles: Iterable[Article],
-        embed_model: BaseEmbedding,
-        embedding_identity: str,
-        progress: Callable[[Iterable[Article]], Iterable[Article]] = lambda items: items,
-    ) -> IngestReport:
-        from llama_index.core import StorageContext, VectorStoreIndex
+    def add(self, collection, nodes: list[TextNode]) -> None:
+        """Write nodes that already carry their embeddings (through llama-index)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        collection = self.collection(embedding_identity, create=True)
-        vector_store = ChromaVectorStore(chroma_collection=collection)
-        index = VectorStoreIndex(
-            nodes=[],
-            storage_context=StorageContext.from_defaults(vector_store=vector_store),
-            embed_model=embed_model,
-        )
-        report = IngestReport([], [], 0, 0)
-        for article in progress(articles):
-            stored = self._call(
-                lambda: collection.get(where={"source": article.source}, include=["metadatas"])
+        if nodes:
+            self._call(lambda: ChromaVectorStore(chroma_collection=collection).add(nodes))
+
+    def delete(self, collection, ids: list[str]) -> None:
+        for start in range(0, len(ids), 5000):
+            batch = ids[start : start + 5000]
+            self._call(lambda: collection.delete(ids=batch))
+
+    def set_root(self, collection, ids: list[str], root: str) -> None:
+        """Record that a document now lives under ``root`` (its folder moved)."""
+        self._call(lambda: collection.update(ids=ids, metadatas=[{"root": root}] * len(ids)))
+
+    def documents(self, collection) -> dict[str, StoredDocument]:
+        """Every source file in the store, complete or not."""
+        rows = self._call(lambda: collection.get(include=["metadatas"]))
+        documents: dict[str, StoredDocument] = {}
+        for id_, meta in zip(rows["ids"], rows["metadatas"] or []):
+            source = str(meta.get("source", ""))
+            document = documents.setdefault(
+                source,
+                StoredDocument(source, [], set(), int(meta.get("chunks", -1)), str(meta.get("root", ""))),
             )
-            shas = {meta.get("file_sha") for meta in stored["metadatas"] or []}
-            if shas == {article.sha256} and len(stored["ids"]) == len(article.sentences):
-                report.unchanged_files.append(article.source)
-                continue
-            if stored["ids"]:
-                self._call(lambda: collection.delete(ids=stored["ids"]))
-            nodes = article_nodes(article)
-            if nodes:
-                embeddings = embed_model.get_text_embedding_batch([n.text for n in nodes])
-                for node, embedding in zip(nodes, embeddings):
-                    node.embedding = embedding
-                self._call(lambda: index.insert_nodes(nodes))
-            report.added_files.append(article.source)
-            report.sentences_added += len(nodes)
-        report.total_sentences = self._call(collection.count)
-        return report
+            document.ids.append(id_)
+            document.shas.add(str(meta.get("file_sha", "")))
+        return documents
+
+    def count(self, collection) -> int:
+        return self._call(collection.count)
 
     # --- reading ------------------------------------------------------------
     def sentences(self, embedding_identity: str) -> list[StoredSentence]:

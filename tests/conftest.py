@@ -46,7 +46,7 @@ def nano_e5():
 @pytest.fixture(scope="session")
 def seeded_store(tmp_path_factory: pytest.TempPathFactory, nano_e5) -> Path:
     """A store built once from seeds/ with the embedded embedding model."""
-    from rag.engine import ingest
+    from rag.ingest import ingest
 
     storage = tmp_path_factory.mktemp("seeded")
     ingest(Settings(storage_dir=storage), SEEDS, embed_model=nano_e5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,12 +80,41 @@ def test_doctor_names_missing_model(tmp_path: Path) -> None:
     assert "ollama_host = " + server.url in doctor.stdout
 
 
-def test_ingest_twice_adds_nothing(tmp_path: Path) -> None:
-    first = run("ingest", str(SEEDS), "--storage", str(tmp_path / "s"))
-    second = run("ingest", str(SEEDS), "--storage", str(tmp_path / "s"))
-    assert first.returncode == second.returncode == 0
-    assert "5 new or changed" in first.stdout
-    assert "0 new or changed file(s), 5 unchanged; 0 sentences added" in second.stdout
+def test_ingest_twice_json(tmp_path: Path) -> None:
+    first = run("ingest", str(SEEDS), "--json", "--storage", str(tmp_path / "s"))
+    second = run("ingest", str(SEEDS), "--json", "--storage", str(tmp_path / "s"))
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert first.stderr == second.stderr == ""  # no progress bar mixed into --json runs
+    first_counts, second_counts = json.loads(first.stdout), json.loads(second.stdout)
+    seeds = len(list(SEEDS.glob("*.txt")))
+    assert first_counts["documents"] == first_counts["added"] == seeds
+    assert first_counts["embedded"] == first_counts["chunks"] > 0
+    assert second_counts == {
+        **first_counts, "added": 0, "unchanged": seeds, "embedded": 0,
+    }
+    human = run("ingest", str(SEEDS), "--storage", str(tmp_path / "s"))
+    assert human.returncode == 0
+    assert f"0 added, 0 updated, 0 removed, 0 renamed, {seeds} unchanged" in human.stdout
+
+
+def test_ingest_exit_codes_tell_partial_from_failure(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(next(SEEDS.glob("*.txt")), mixed / "good.txt")
+    (mixed / "empty.txt").write_text("")
+    partial = run("ingest", str(mixed), "--storage", str(tmp_path / "s"))
+    assert partial.returncode == 3
+    assert "skipped " + str(mixed / "empty.txt") + ": empty file" in partial.stderr
+    assert "1 added" in partial.stdout
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "blob.txt").write_bytes(bytes(range(256)))
+    failed = run("ingest", str(bad), "--json", "--storage", str(tmp_path / "t"))
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["skipped"] == [
+        {"path": str(bad / "blob.txt"), "reason": "binary file (not text)"}
+    ]
 
 
 def test_batch_json_with_plumbing_model(tmp_path: Path) -> None:

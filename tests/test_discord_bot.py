@@ -354,4 +354,4 @@ async def test_admin_reindex_reports_what_changed(make_bot, qwen_engine, monkeyp
     callback = next(s for s in http.sent if s.path.endswith("/callback"))
     assert callback.body["data"]["flags"] == 64  # deferred privately
     # The seeds are already indexed: nothing is embedded again.
-    assert http.texts()[-1].startswith("Reindexed: 0 new or changed files, 0 sentences added")
+    assert http.texts()[-1].startswith("Reindexed: 0 added, 0 updated, 0 removed")

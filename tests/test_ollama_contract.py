@@ -8,7 +8,8 @@ import pytest
 
 from rag.config import Settings
 from rag.embeddings import build_embedding
-from rag.engine import Engine, ingest
+from rag.engine import Engine
+from rag.ingest import ingest
 from rag.errors import BackendUnavailable, ModelNotPulled
 from rag.llm import OllamaChat
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.engine import ingest
+from rag.ingest import ingest
 from rag.errors import EmbeddingMismatch, StoreCorrupt, StoreNotBuilt
 from rag.store import Store
 

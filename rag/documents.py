@@ -1,0 +1,191 @@
+"""Find the article files under the paths a user gives, and read them safely.
+
+What ingestion accepts, and what it skips with a reason (nothing is dropped
+silently):
+
+* ``.txt`` and ``.md`` files are read as text; ``.html``/``.htm`` files are
+  reduced to their article text with trafilatura (citations then point into
+  that extracted text, which ``ragbot`` re-extracts the same way).
+* Text is UTF-8 when it is valid UTF-8 (a BOM is honoured), UTF-16/32 when a
+  BOM says so, else the encoding charset-normalizer finds, trying the Western
+  code pages (cp1252, latin-1, ...) of this corpus' languages first. Decoding
+  is strict: a file decodes completely or is skipped as undecodable.
+* Skipped: empty files, binary files (also when named ``.txt``), files over
+  the size cap, unsupported file types, hidden files and folders, and
+  symbolic links that lead outside the folder being ingested.
+
+A document's ``source`` (what citations show) is its path relative to the
+folder given, so ``ragbot ingest seeds`` names ``seeds/a.txt`` ``a.txt``; a
+file given directly is named by its file name.
+
+>>> decode_text("Mødet varede tre timer.".encode("cp1252"))
+'Mødet varede tre timer.'
+>>> decode_text(b"\\xff\\xfeH\\x00i\\x00")
+'Hi'
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+
+from rag.errors import CorpusError
+
+TEXT_SUFFIXES = (".txt", ".md")
+HTML_SUFFIXES = (".html", ".htm")
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES
+# Short Danish/German text is often mistaken for Central European code pages;
+# the encodings this corpus' languages use are tried first.
+_WESTERN_ENCODINGS = ["cp1252", "iso8859_15", "latin_1", "mac_roman"]
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf_32"),  # before UTF-16 LE: it starts with the same bytes
+    (codecs.BOM_UTF32_BE, "utf_32"),
+    (codecs.BOM_UTF8, "utf_8_sig"),
+    (codecs.BOM_UTF16_LE, "utf_16"),
+    (codecs.BOM_UTF16_BE, "utf_16"),
+]
+# C0 controls other than tab, newlines and form feed do not occur in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_MAX_CONTROL_SHARE = 0.01
+
+
+class SkipFile(Exception):
+    """A file that ingestion leaves out; ``str(error)`` is the reason shown to users."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found for ingestion."""
+
+    path: Path  # as found (for messages)
+    source: str  # the name citations show: POSIX path relative to ``root``
+    root: str  # the resolved folder it was found under ("" for a file given directly)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    text: str  # what offsets point into
+    title: str | None = None  # from HTML metadata; text files get theirs from parsing
+    date: str | None = None
+
+
+def find_files(paths: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
+    """The article files under ``paths`` (files or folders), and what was left out.
+
+    Raises CorpusError when a path does not exist: that is a typo, not a bad file.
+    """
+    found: list[SourceFile] = []
+    skipped: list[Skipped] = []
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise CorpusError(f"corpus path not found: {path}")
+        if path.is_dir():
+            _walk(path, found, skipped)
+        elif path.suffix.lower() in SUFFIXES:
+            found.append(SourceFile(path, path.name, ""))
+        else:
+            skipped.append(Skipped(str(path), f"unsupported file type (use {', '.join(SUFFIXES)})"))
+    unique: dict[str, SourceFile] = {}
+    for file in found:
+        if file.source in unique:
+            skipped.append(
+                Skipped(str(file.path), f"same name as {unique[file.source].path}, which was ingested")
+            )
+        else:
+            unique[file.source] = file
+    return list(unique.values()), skipped
+
+
+def _walk(folder: Path, found: list[SourceFile], skipped: list[Skipped]) -> None:
+    root = folder.resolve()
+    for directory, subdirs, files in os.walk(folder):  # does not follow directory links
+        here = Path(directory)
+        for name in sorted(subdirs):
+            if (here / name).is_symlink():
+                skipped.append(Skipped(str(here / name), "linked folder (not followed)"))
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and not (here / d).is_symlink())
+        for name in sorted(files):
+            path = here / name
+            if name.startswith("."):
+                continue  # .DS_Store, editor swap files: never articles
+            if path.suffix.lower() not in SUFFIXES:
+                skipped.append(Skipped(str(path), f"unsupported file type (use {', '.join(SUFFIXES)})"))
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                skipped.append(Skipped(str(path), f"link that leads outside {folder}"))
+                continue
+            source = path.relative_to(folder).as_posix()
+            found.append(SourceFile(path, source, str(root)))
+
+
+def read_document(file: SourceFile, max_bytes: int) -> DocumentText:
+    """The document's text (decoded, HTML extracted), or SkipFile with the reason."""
+    try:
+        size = file.path.stat().st_size
+        if size > max_bytes:
+            raise SkipFile(f"larger than the {max_bytes // 1_000_000} MB limit ({size:,} bytes)")
+        raw = file.path.read_bytes()
+    except OSError as error:
+        raise SkipFile(f"cannot be read ({error.strerror})") from None
+    if not raw.strip():
+        raise SkipFile("empty file")
+    text = decode_text(raw)
+    if file.path.suffix.lower() in HTML_SUFFIXES:
+        return _html_article(text)
+    return DocumentText(text)
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode file bytes completely, or raise SkipFile (binary or unknown encoding)."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return _checked_text(raw.decode(encoding))
+            except UnicodeDecodeError:
+                raise SkipFile(f"undecodable: starts with a {encoding} mark but is not {encoding}") from None
+    if b"\x00" in raw:
+        raise SkipFile("binary file (not text)")
+    try:
+        return _checked_text(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    best = (
+        charset_normalizer.from_bytes(raw, cp_isolation=_WESTERN_ENCODINGS).best()
+        or charset_normalizer.from_bytes(raw).best()
+    )
+    if best is None:
+        raise SkipFile("undecodable: not UTF-8 and no known encoding fits")
+    return _checked_text(raw.decode(best.encoding))  # strict: every byte accounted for
+
+
+def _checked_text(text: str) -> str:
+    if len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * max(len(text), 1):
+        raise SkipFile("binary file (not text)")
+    return text
+
+
+def _html_article(html: str) -> DocumentText:
+    import trafilatura
+
+    # Keep every paragraph (no precision filter, no dedup): short one-line
+    # paragraphs carry facts in news articles; debris is removed later anyway.
+    text = trafilatura.extract(
+        html, include_comments=False, include_tables=True, deduplicate=False, favor_recall=True
+    )
+    if not text or not text.strip():
+        raise SkipFile("HTML without article text")
+    metadata = trafilatura.extract_metadata(html)
+    title = metadata.title if metadata and metadata.title else None
+    date = metadata.date if metadata and metadata.date else None
+    return DocumentText(text, title=title, date=date)

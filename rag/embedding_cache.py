@@ -1,0 +1,78 @@
+"""Embeddings kept by content hash, so re-ingesting unchanged text embeds nothing.
+
+A rebuild, a renamed file, or a file edited in one paragraph only embeds the
+sentences that are new. The cache is a SQLite file next to the store
+(``<storage_dir>/embeddings.sqlite3``, also in Chroma server mode); each batch
+is committed at once, so a killed process loses at most the batch in flight.
+Vectors are stored as float32, which is what Chroma keeps too.
+
+>>> import tempfile, pathlib
+>>> cache = EmbeddingCache(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3", "toy")
+>>> calls = []
+>>> def embed(texts): calls.append(list(texts)); return [[float(len(t)), 1.0] for t in texts]
+>>> cache.embed(["ab", "abc"], embed)
+[[2.0, 1.0], [3.0, 1.0]]
+>>> cache.embed(["abc", "abcd"], embed), calls[-1], cache.computed
+([[3.0, 1.0], [4.0, 1.0]], ['abcd'], 3)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+class EmbeddingCache:
+    """Vectors by (embedding model identity, SHA-256 of the text)."""
+
+    def __init__(self, path: Path, model_identity: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model_identity = model_identity
+        self.computed = 0  # texts embedded (cache misses) since this cache was opened
+        self._db = sqlite3.connect(path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS embedding ("
+            " model TEXT NOT NULL, text_sha256 BLOB NOT NULL, vector BLOB NOT NULL,"
+            " PRIMARY KEY (model, text_sha256))"
+        )
+        self._db.commit()
+
+    def embed(
+        self, texts: Sequence[str], embed_batch: Callable[[list[str]], list[list[float]]]
+    ) -> list[list[float]]:
+        """Vectors for ``texts``; only the ones not cached go to ``embed_batch``."""
+        keys = [hashlib.sha256(text.encode("utf-8")).digest() for text in texts]
+        found = self._lookup(keys)
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        if missing:
+            vectors = embed_batch([texts[i] for i in missing])
+            rows = []
+            for i, vector in zip(missing, vectors):
+                blob = np.asarray(vector, dtype=np.float32).tobytes()
+                found[keys[i]] = blob
+                rows.append((self.model_identity, keys[i], blob))
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?)", rows)
+            self.computed += len(missing)
+        return [np.frombuffer(found[key], dtype=np.float32).tolist() for key in keys]
+
+    def _lookup(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        found: dict[bytes, bytes] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):  # SQLite caps the number of parameters
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT text_sha256, vector FROM embedding WHERE model = ? AND text_sha256 IN ({marks})",
+                [self.model_identity, *chunk],
+            )
+            found.update(rows)
+        return found
+
+    def close(self) -> None:
+        self._db.close()

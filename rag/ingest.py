@@ -1,0 +1,241 @@
+"""Keep the store exactly in step with the corpus files, whatever happens.
+
+``ingest(settings, [paths])`` reads every file (see :mod:`rag.documents` for
+what is accepted and what is skipped), compares it with what the store holds,
+and changes only what differs:
+
+* a new file is **added**; a file whose content hash changed is **updated**
+  (its new sentences are written before the old ones are deleted, so it is
+  never missing); a file with the same hash is **unchanged** and costs
+  nothing;
+* a stored file that is gone from a folder being ingested is **removed**
+  (pruning is on by default for folders, off for single files; ``prune=True``
+  removes every stored file not among ``paths``, ``prune=False`` nothing);
+* a removed file whose content reappears under a new name is **renamed**:
+  its sentences are rewritten under the new name from the embedding cache;
+* a file that is skipped this time (now empty, binary, ...) has its old
+  sentences removed, so the index never answers from text the corpus no
+  longer has.
+
+Embeddings are cached by text hash (:mod:`rag.embedding_cache`), so nothing
+already embedded once is embedded again, rebuilds included.
+
+Crash safety: every stored sentence records its file's hash and sentence
+count, so a file cut short by a crash (or by ``kill -9``) is seen as
+incomplete on the next run and rewritten; Chroma commits each write
+atomically (SQLite). A local store that Chroma can no longer open is moved
+aside to ``chroma.damaged-<time>`` (never deleted) and rebuilt from the
+corpus, mostly from the cache. One writer at a time (:mod:`rag.lock`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from rag.config import Settings
+from rag.corpus import Article, parse_article
+from rag.documents import SkipFile, Skipped, SourceFile, find_files, read_document
+from rag.embedding_cache import EmbeddingCache
+from rag.embeddings import build_embedding, embedding_identity
+from rag.errors import StoreCorrupt
+from rag.lock import writer_lock
+from rag.store import Store, StoredDocument, article_nodes
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[Iterable["Planned"], int], Iterable["Planned"]]
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion did; ``as_json()`` is the ``ragbot ingest --json`` contract."""
+
+    documents: int = 0  # files in the store afterwards
+    chunks: int = 0  # sentences in the store afterwards
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    renamed: int = 0
+    embedded: int = 0  # sentences that had to be embedded (not in the cache)
+    skipped: list[Skipped] = field(default_factory=list)
+    recovered: str = ""  # set when a damaged store was moved aside and rebuilt
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.removed + self.renamed
+
+    def summary(self) -> str:
+        """One line for people, e.g. "2 added, 0 updated, 1 removed, 9 unchanged; ..."."""
+        line = (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.renamed} renamed, {self.unchanged} unchanged; {self.embedded} sentences embedded; "
+            f"the index holds {self.documents} files, {self.chunks} sentences"
+        )
+        if self.skipped:
+            line += f"; {len(self.skipped)} skipped"
+        return line
+
+    def as_json(self) -> dict:
+        payload = asdict(self)
+        if not self.recovered:
+            del payload["recovered"]
+        return payload
+
+
+@dataclass
+class Planned:
+    """A file to write: its parsed article, what it replaces, and why."""
+
+    file: SourceFile
+    article: Article
+    kind: str  # "added" | "updated" | "renamed"
+    replaces: list[str] = field(default_factory=list)  # stored ids to delete once written
+
+
+def ingest(
+    settings: Settings,
+    paths: Path | Sequence[Path],
+    rebuild: bool = False,
+    prune: bool | None = None,
+    embed_model: BaseEmbedding | None = None,
+    progress: Progress = lambda items, total: items,
+) -> IngestReport:
+    """Bring the store in step with the files under ``paths``.
+
+    ``progress(planned, total)`` may wrap the stream of files being written.
+    """
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    files, skipped = find_files(paths)
+    identity = embedding_identity(settings)
+    with writer_lock(settings.storage_dir):
+        store = Store(settings)
+        report = IngestReport(skipped=skipped)
+        if rebuild:
+            store.drop()
+        try:
+            collection = store.collection(identity, create=True)
+        except StoreCorrupt as damage:
+            if settings.chroma_url:
+                raise
+            report.recovered = _move_aside(settings, damage)
+            store = Store(settings)
+            collection = store.collection(identity, create=True)
+        stored = store.documents(collection)
+        articles = _read(files, settings.max_file_bytes, report)
+        plan = _plan(articles, stored, paths, files, prune, report)
+        cache = EmbeddingCache(settings.storage_dir / "embeddings.sqlite3", identity)
+        embedder = embed_model or build_embedding(settings)
+        try:
+            for planned in progress(plan.writes, len(plan.writes)):
+                _write(store, collection, cache, embedder, planned)
+        finally:
+            cache.close()
+        store.delete(collection, plan.deletes)
+        for ids, root in plan.moves:
+            store.set_root(collection, ids, root)
+        report.embedded = cache.computed
+        report.chunks = store.count(collection)
+        report.documents = len(store.documents(collection)) if report.chunks else 0
+        return report
+
+
+def _move_aside(settings: Settings, damage: StoreCorrupt) -> str:
+    chroma_dir = settings.storage_dir / "chroma"
+    aside = chroma_dir.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    chroma_dir.rename(aside)
+    message = f"{damage}; moved it to {aside} and rebuilt the index (delete {aside.name} when done)"
+    log.warning(message)
+    return message
+
+
+def _read(files: list[SourceFile], max_bytes: int, report: IngestReport) -> dict[str, tuple[SourceFile, Article]]:
+    articles = {}
+    for file in files:
+        try:
+            document = read_document(file, max_bytes)
+        except SkipFile as reason:
+            report.skipped.append(Skipped(str(file.path), str(reason)))
+            continue
+        article = parse_article(file.source, document.text, title=document.title, date=document.date)
+        if not article.sentences:
+            report.skipped.append(Skipped(str(file.path), "no sentences to index (only headings or page debris)"))
+            continue
+        articles[file.source] = (file, article)
+    return articles
+
+
+@dataclass
+class _Plan:
+    writes: list[Planned] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)  # ids of removed files
+    moves: list[tuple[list[str], str]] = field(default_factory=list)  # (ids, new root)
+
+
+def _plan(
+    articles: dict[str, tuple[SourceFile, Article]],
+    stored: dict[str, StoredDocument],
+    paths: list[Path],
+    files: list[SourceFile],
+    prune: bool | None,
+    report: IngestReport,
+) -> _Plan:
+    plan = _Plan()
+    seen = {file.source for file in files}  # found on disk, readable or not
+    gone = [
+        document
+        for source, document in stored.items()
+        if source not in articles and _prunable(document, source in seen, paths, prune)
+    ]
+    gone_by_sha = {next(iter(d.shas)): d for d in gone if d.complete}
+    for source, (file, article) in articles.items():
+        document = stored.get(source)
+        if document is None:
+            twin = gone_by_sha.pop(article.sha256, None)
+            if twin is not None:
+                gone.remove(twin)
+                plan.writes.append(Planned(file, article, "renamed", twin.ids))
+            else:
+                plan.writes.append(Planned(file, article, "added"))
+        elif document.complete and document.shas == {article.sha256}:
+            report.unchanged += 1
+            if document.root != file.root:
+                plan.moves.append((document.ids, file.root))
+        else:
+            plan.writes.append(Planned(file, article, "updated", document.ids))
+    for document in gone:
+        plan.deletes.extend(document.ids)
+    report.removed = len(gone)
+    for planned in plan.writes:
+        setattr(report, planned.kind, getattr(report, planned.kind) + 1)
+    return plan
+
+
+def _prunable(document: StoredDocument, on_disk: bool, paths: list[Path], prune: bool | None) -> bool:
+    """Whether a stored file that was not ingested this time should leave the store."""
+    if prune is False:
+        return False
+    if on_disk:
+        return True  # found but skipped: its old text must not be answered from
+    if prune:
+        return True
+    folders = {str(path.resolve()) for path in paths if path.is_dir()}
+    return document.root in folders
+
+
+def _write(store: Store, collection, cache: EmbeddingCache, embedder: BaseEmbedding, planned: Planned) -> None:
+    nodes = article_nodes(planned.article, planned.file.root)
+    vectors = cache.embed([node.get_content() for node in nodes], embedder.get_text_embedding_batch)
+    for node, vector in zip(nodes, vectors):
+        node.embedding = vector
+    new_ids = {node.node_id for node in nodes}
+    # A file cut short by a crash has some of these very ids: clear them first.
+    store.delete(collection, [id_ for id_ in planned.replaces if id_ in new_ids])
+    store.add(collection, nodes)
+    store.delete(collection, [id_ for id_ in planned.replaces if id_ not in new_ids])

@@ -1,0 +1,48 @@
+"""One writer per store: a second ``ragbot ingest`` fails at once instead of hanging.
+
+The lock is an advisory ``flock`` on ``<storage_dir>/ingest.lock`` holding the
+writer's process id. The kernel releases it when the process ends, however it
+ends (``kill -9`` included), so a crash never leaves a stale lock behind.
+Readers (``ask``, ``chat``, the bot) do not take it. In Chroma server mode the
+lock still guards the local embedding cache, but writers on other machines
+are not seen; run ingestion from one place.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rag.errors import StoreLocked
+
+LOCK_NAME = "ingest.lock"
+
+
+@contextmanager
+def writer_lock(storage_dir: Path) -> Iterator[None]:
+    """Hold the store's writer lock for the ``with`` block, or raise StoreLocked."""
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    path = storage_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            holder = f"process {pid}" if pid else "another process"
+            raise StoreLocked(
+                f"storage is locked by {holder}: another ingestion is writing to "
+                f"{storage_dir}; wait for it to finish"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
