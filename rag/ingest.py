@@ -150,6 +150,12 @@ def _move_aside(settings: Settings, damage: StoreCorrupt) -> str:
     chroma_dir = settings.storage_dir / "chroma"
     aside = chroma_dir.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
     chroma_dir.rename(aside)
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    # Chroma keeps one system per store path in the process; forget the failed
+    # one only (other stores open in this process keep theirs).
+    SharedSystemClient._identifier_to_system.pop(str(chroma_dir), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(chroma_dir), None)
     message = f"{damage}; moved it to {aside} and rebuilt the index (delete {aside.name} when done)"
     log.warning(message)
     return message
