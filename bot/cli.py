@@ -278,6 +278,38 @@ def evaluate(
         sys.exit(EXIT_ERROR)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the JSON here.")
+@click.option("--markdown", type=click.Path(path_type=Path), default=None, help="Write the BENCHMARKS.md table here.")
+@click.option("--gold", type=click.Path(path_type=Path), default=Path("evals/gold.jsonl"), show_default=True)
+@click.option("--questions", type=click.IntRange(min=1), default=None, help="Only the first N gold questions.")
+@click.option("--scales", default="10000,100000", show_default=True, help="Synthetic store sizes for retrieval (comma-separated; empty for none).")
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Repeats for retrieval and cold start.")
+@click.option("--baseline-questions", type=click.IntRange(min=0), default=10, show_default=True, help="Questions for the llama-index baseline (0: skip it).")
+@storage_option
+def bench(
+    as_json: bool, out: Path | None, markdown: Path | None, gold: Path, questions: int | None,
+    scales: str, repeats: int, baseline_questions: int, settings: Settings,
+) -> None:
+    """Measure answer latency, retrieval at scale, ingestion and cold start on this machine."""
+    from rag.bench import BenchOptions, bench_markdown, run_bench
+
+    try:
+        sizes = [int(size) for size in scales.split(",") if size.strip()]
+    except ValueError:
+        raise click.BadParameter(f"not a list of sizes: {scales!r}", param_hint="--scales") from None
+    options = BenchOptions(gold, questions, sizes, repeats, baseline_questions)
+    report = run_bench(settings, options, say=lambda message: click.echo(f"bench: {message}", err=True))
+    payload = json.dumps(report, indent=1, ensure_ascii=False)
+    if out:
+        out.write_text(payload + "\n", encoding="utf-8")
+    table = bench_markdown(report, "ragbot bench " + " ".join(sys.argv[2:]))
+    if markdown:
+        markdown.write_text(table, encoding="utf-8")
+    click.echo(payload if as_json else table)
+
+
 @cli.command("discord")
 @storage_option
 def discord_command(settings: Settings) -> None:

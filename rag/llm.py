@@ -62,6 +62,11 @@ class LlamaCppChat:
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"cannot load {path.name}: {error}") from None
 
+    @property
+    def runtime(self):  # -> llama_cpp.Llama
+        """The llama.cpp model itself (the benchmark compares against it)."""
+        return self._llama
+
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         with self._lock:
             # No reset(): llama.cpp keeps the KV cache of the longest common

@@ -1,0 +1,62 @@
+"""`ragbot bench` runs end to end on a tiny input and writes valid JSON and a Markdown table.
+
+No timing is asserted (machines are noisy): the figures must be present and
+plausible, not fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import MODEL_DIR, REPO
+
+
+def test_bench_on_tiny_input_writes_json_and_markdown(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "RAGBOT_EMBEDDED_LLM": "smollm2-135m",  # the plumbing model: the figures' shape, quickly
+        "RAGBOT_MODEL_DIR": str(MODEL_DIR),
+        "RAGBOT_CORPUS_DIR": str(REPO / "seeds"),
+    }
+    out, table = tmp_path / "bench.json", tmp_path / "BENCHMARKS.md"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "bot.cli", "bench", "--json",
+            "--gold", str(REPO / "evals" / "gold.jsonl"), "--questions", "2", "--scales", "300",
+            "--repeats", "1", "--baseline-questions", "1", "--out", str(out), "--markdown", str(table),
+            "--storage", str(tmp_path / "store"),
+        ],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert json.loads(result.stdout) == report
+    answers = report["answers"]
+    assert answers["questions"] == 2
+    assert 0 < answers["ttft_ms_p50"] <= answers["total_ms_p50"]
+    assert answers["generated_tokens_p50"] >= 1 and answers["prompt_tokens_p50"] > 50
+    assert answers["decode_tps_p50"] > 0 and answers["raw_decode_tps_p50"] > 0
+    assert set(report["retrieval"]) == {"corpus", "300"}
+    assert report["retrieval"]["300"]["sentences"] == 300
+    assert 0 < report["retrieval"]["corpus"]["p50_ms"] <= report["retrieval"]["corpus"]["p95_ms"]
+    assert report["ingestion"]["sentences"] > 50 and 0 < report["ingestion"]["embedding_share"] < 1
+    assert report["cold_start"]["runs"] == 1 and report["cold_start"]["ask_peak_rss_mb"] > 50
+    assert report["baseline"]["questions"] == 1 and report["baseline"]["total_ms_p50"] > 0
+    assert report["machine"]["cpus"] >= 1
+    markdown = table.read_text()
+    assert "| answer time, median (p95) |" in markdown and "Command: `ragbot bench" in markdown
+    # The synthetic store is kept for the next run.
+    assert (tmp_path / "store" / "bench" / "synthetic-300" / "chroma").is_dir()
+
+
+def test_bench_rejects_bad_scales(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "bench", "--scales", "ten"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and "not a list of sizes" in result.stderr
