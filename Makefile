@@ -37,5 +37,9 @@ test: storage/models/.assembled
 eval: setup
 	$(BIN)/ragbot eval
 
+# Figures for BENCHMARKS.md (about 20 minutes on 2 cores; the 100k-sentence store is built once).
+bench: setup
+	$(BIN)/ragbot bench --out storage/bench.json --markdown BENCHMARKS.md
+
 clean:
 	rm -rf $(VENV) storage/chroma storage/models

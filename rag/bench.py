@@ -424,6 +424,16 @@ def bench_markdown(report: dict, command: str) -> str:
         ("answer accuracy (gold questions benched)", _fmt(answers["accuracy"], "", 1, 3), ""),
     ]
     lines = [
+        "# Benchmarks",
+        "",
+        "Written by `ragbot bench --markdown BENCHMARKS.md` (`make bench`); re-run it when the figures change.",
+        "Answers: the gold questions through the real engine (retrieval, prompt, generation, checks);",
+        "time to first token runs from the question to the first generated token. Raw llama.cpp: the same",
+        "prompts through `Llama.create_chat_completion` alone. Retrieval: query embedding + search +",
+        "fusion as `ask` does it; the synthetic stores recombine the corpus sentences and mix their",
+        "vectors. Cold start: a new `ragbot ask` process (page cache warm), start to answer; its",
+        "peak memory is the process's max RSS.",
+        "",
         "| figure | ragbot | target |",
         "|---|---|---|",
         *[f"| {name} | {value} | {target} |" for name, value, target in rows],
