@@ -39,6 +39,7 @@ from rag.errors import (
 
 log = logging.getLogger(__name__)
 
+_PAGE_ROWS = 5000
 SCHEMA_VERSION = 2  # 2: per-sentence "chunks" and "root" (crash recovery, pruning)
 
 
@@ -246,7 +247,7 @@ class Store:
 
     def documents(self, collection) -> dict[str, StoredDocument]:
         """Every source file in the store, complete or not."""
-        rows = self._call(lambda: collection.get(include=["metadatas"]))
+        rows = self._get_all(collection, ["metadatas"])
         documents: dict[str, StoredDocument] = {}
         for id_, meta in zip(rows["ids"], rows["metadatas"] or []):
             source = str(meta.get("source", ""))
@@ -258,6 +259,21 @@ class Store:
             document.shas.add(str(meta.get("file_sha", "")))
         return documents
 
+    def _get_all(self, collection, include: list[str]) -> dict[str, list]:
+        """Every row, read in pages: one ``get()`` of ~30,000+ rows fails in
+        Chroma's SQLite layer ("too many SQL variables")."""
+        rows: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+        offset = 0
+        while True:
+            page = self._call(
+                lambda: collection.get(include=include, limit=_PAGE_ROWS, offset=offset)
+            )
+            for key in rows:
+                rows[key].extend(page[key] or [])
+            if len(page["ids"]) < _PAGE_ROWS:
+                return rows
+            offset += _PAGE_ROWS
+
     def count(self, collection) -> int:
         return self._call(collection.count)
 
@@ -268,7 +284,7 @@ class Store:
 
     def read_sentences(self, collection) -> list[StoredSentence]:
         """Every sentence of an already opened collection."""
-        rows = self._call(lambda: collection.get(include=["documents", "metadatas"]))
+        rows = self._get_all(collection, ["documents", "metadatas"])
         sentences = [
             _stored(id_, text, meta)
             for id_, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"])

@@ -128,3 +128,14 @@ def test_unreachable_chroma_server(tmp_path: Path) -> None:
     settings = Settings(chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(BackendUnavailable, match="Chroma server"):
         Store(settings).collection("x")
+
+
+def test_reads_page_through_big_collections(seeded_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chroma refuses one get() of ~30,000+ rows; reading goes page by page (small pages here)."""
+    import rag.store
+
+    settings = Settings(storage_dir=seeded_store)
+    whole = Store(settings).sentences("embedded:multilingual-e5-small-q4")
+    monkeypatch.setattr(rag.store, "_PAGE_ROWS", 7)
+    paged = Store(settings).sentences("embedded:multilingual-e5-small-q4")
+    assert paged == whole and len({s.id for s in paged}) == len(whole) > 7 * 3
