@@ -286,7 +286,7 @@ def evaluate(
 @click.option("--questions", type=click.IntRange(min=1), default=None, help="Only the first N gold questions.")
 @click.option("--scales", default="10000,100000", show_default=True, help="Synthetic store sizes for retrieval (comma-separated; empty for none).")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Repeats for retrieval and cold start.")
-@click.option("--baseline-questions", type=click.IntRange(min=0), default=10, show_default=True, help="Questions for the llama-index baseline (0: skip it).")
+@click.option("--baseline-questions", type=click.IntRange(min=0), default=16, show_default=True, help="Gold questions (spread over the set) for the llama-index baseline; 0 skips it.")
 @storage_option
 def bench(
     as_json: bool, out: Path | None, markdown: Path | None, gold: Path, questions: int | None,
