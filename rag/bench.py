@@ -237,7 +237,7 @@ def bench_baseline(settings: Settings, chat_model: ChatModel, embed_model, items
     from rag.baseline import BaselineEngine
     from rag.evaluate import run_gold
 
-    baseline = BaselineEngine(settings.model_copy(update={"corpus_dir": corpus_dir}), chat_model, embed_model)
+    baseline = BaselineEngine(settings, chat_model, embed_model)
     totals, results = [], []
     for item in items:
         started = time.perf_counter()
@@ -275,7 +275,7 @@ def synthetic_store(settings: Settings, size: int, sentences, vectors: dict[str,
     identity = "bench:synthetic"
     collection = store.collection(identity, create=True)
     if store.count(collection) == size:
-        return bench_settings, store, collection
+        return store, collection
     say(f"building a synthetic store of {size:,} sentences (once; kept in {bench_settings.storage_dir})")
     store.drop()
     collection = store.collection(identity, create=True)
@@ -299,7 +299,7 @@ def synthetic_store(settings: Settings, size: int, sentences, vectors: dict[str,
             store.add(collection, batch)
             batch = []
     store.add(collection, batch)
-    return bench_settings, store, collection
+    return store, collection
 
 
 def bench_retrieval(settings: Settings, engine, questions: list[str], options: BenchOptions, say: Say) -> dict:
@@ -314,7 +314,7 @@ def bench_retrieval(settings: Settings, engine, questions: list[str], options: B
     rows = collection.get(ids=[s.id for s in engine.sentences], include=["embeddings"])
     vectors = {id_: list(vector) for id_, vector in zip(rows["ids"], rows["embeddings"])}
     for size in options.scales:
-        _, store, synthetic = synthetic_store(settings, size, engine.sentences, vectors, say)
+        store, synthetic = synthetic_store(settings, size, engine.sentences, vectors, say)
         retriever = HybridRetriever(
             VectorStoreIndex.from_vector_store(ChromaVectorStore(chroma_collection=synthetic), embed_model=engine.embed_model),
             store.read_sentences(synthetic),

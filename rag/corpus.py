@@ -122,10 +122,15 @@ def parse_article(
     return article
 
 
+def read_article(file: SourceFile, max_bytes: int) -> Article:
+    """A found file read and split as ingestion does it; SkipFile says why not."""
+    document = read_document(file, max_bytes)
+    return parse_article(file.source, document.text, title=document.title, date=document.date)
+
+
 def load_article(path: Path) -> Article:
-    """One file as ingestion reads it; CorpusError if ingestion would skip it."""
+    """One file on its own (named by its file name); CorpusError if ingestion would skip it."""
     try:
-        document = read_document(SourceFile(path, path.name, ""), max_bytes=2**62)
+        return read_article(SourceFile(path, path.name, ""), max_bytes=2**62)
     except SkipFile as reason:
         raise CorpusError(f"{path}: {reason}") from None
-    return parse_article(path.name, document.text, title=document.title, date=document.date)

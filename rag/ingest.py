@@ -39,8 +39,8 @@ from pathlib import Path
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.config import Settings
-from rag.corpus import Article, parse_article
-from rag.documents import SkipFile, Skipped, SourceFile, find_files, read_document
+from rag.corpus import Article, read_article
+from rag.documents import SkipFile, Skipped, SourceFile, find_files
 from rag.embedding_cache import EmbeddingCache
 from rag.embeddings import build_embedding, embedding_identity
 from rag.errors import StoreCorrupt
@@ -142,7 +142,8 @@ def ingest(
             store.set_root(collection, ids, root)
         report.embedded = cache.computed
         report.chunks = store.count(collection)
-        report.documents = len(store.documents(collection)) if report.chunks else 0
+        # A rename adds one source and drops another, so it leaves the count alone.
+        report.documents = len(stored) + report.added - report.removed
         return report
 
 
@@ -165,11 +166,10 @@ def _read(files: list[SourceFile], max_bytes: int, report: IngestReport) -> dict
     articles = {}
     for file in files:
         try:
-            document = read_document(file, max_bytes)
+            article = read_article(file, max_bytes)
         except SkipFile as reason:
             report.skipped.append(Skipped(str(file.path), str(reason)))
             continue
-        article = parse_article(file.source, document.text, title=document.title, date=document.date)
         if not article.sentences:
             report.skipped.append(Skipped(str(file.path), "no sentences to index (only headings or page debris)"))
             continue
@@ -194,10 +194,11 @@ def _plan(
 ) -> _Plan:
     plan = _Plan()
     seen = {file.source for file in files}  # found on disk, readable or not
+    folders = {str(path.resolve()) for path in paths if path.is_dir()}
     gone = [
         document
         for source, document in stored.items()
-        if source not in articles and _prunable(document, source in seen, paths, prune)
+        if source not in articles and _prunable(document, source in seen, folders, prune)
     ]
     gone_by_sha = {next(iter(d.shas)): d for d in gone if d.complete}
     for source, (file, article) in articles.items():
@@ -223,7 +224,7 @@ def _plan(
     return plan
 
 
-def _prunable(document: StoredDocument, on_disk: bool, paths: list[Path], prune: bool | None) -> bool:
+def _prunable(document: StoredDocument, on_disk: bool, folders: set[str], prune: bool | None) -> bool:
     """Whether a stored file that was not ingested this time should leave the store."""
     if prune is False:
         return False
@@ -231,7 +232,6 @@ def _prunable(document: StoredDocument, on_disk: bool, paths: list[Path], prune:
         return True  # found but skipped: its old text must not be answered from
     if prune:
         return True
-    folders = {str(path.resolve()) for path in paths if path.is_dir()}
     return document.root in folders
 
 
