@@ -12,6 +12,7 @@ the answer is refused (a small model's favourite way of inventing facts).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from rag.language import LANGUAGE_NAMES
@@ -65,11 +66,28 @@ def refusal_text(language: str) -> str:
 
 
 def format_evidence(evidence: list[StoredSentence]) -> str:
+    """Numbered evidence lines, each with its article's language and a letter per article.
+
+    The letter (not the file name, whose hex digits cost a dozen tokens a
+    line) lets the model tell sentences of one article from another's.
+
+    >>> s = lambda src, lang: StoredSentence("i", src, 0, 1, "Text.", lang, "", "", 0)
+    >>> print(format_evidence([s("x.txt", "de"), s("y.txt", "en"), s("x.txt", "de")]))
+    [1] (German article A) Text.
+    [2] (English article B) Text.
+    [3] (German article A) Text.
+    """
+    letters: dict[str, str] = {}
     lines = []
     for number, sentence in enumerate(evidence, start=1):
         language = LANGUAGE_NAMES.get(sentence.language, sentence.language)
-        lines.append(f"[{number}] ({language} article {sentence.source}) {sentence.text}")
+        letter = letters.setdefault(sentence.source, _article_letter(len(letters)))
+        lines.append(f"[{number}] ({language} article {letter}) {sentence.text}")
     return "\n".join(lines)
+
+
+def _article_letter(index: int) -> str:
+    return chr(ord("A") + index) if index < 26 else str(index + 1)
 
 
 def cited_numbers(reply: str, evidence_count: int) -> list[int]:
@@ -164,11 +182,63 @@ def echoes(text: str, source: str, run: int = 6) -> bool:
     return bool(grams(text) & grams(source))
 
 
-def _supporting(novel: set[str], evidence: list[StoredSentence]) -> int | None:
-    """The 1-based number of the evidence sentence sharing most of ``novel``."""
-    scores = [(len(novel & key_terms(s.text)), -n, n) for n, s in enumerate(evidence, start=1)]
-    best = max(scores, default=(0, 0, 0))
-    return best[2] if best[0] else None
+Closeness = Callable[[str], Sequence[float]]
+"""Given the answer's prose, how close it is in meaning to each evidence sentence."""
+
+
+def attribute(
+    novel: set[str],
+    cited: list[int],
+    evidence: list[StoredSentence],
+    answer: str,
+    closeness: Closeness | None = None,
+) -> list[int]:
+    """The evidence numbers an answer should cite: sentences that hold what it adds.
+
+    ``cited`` are the numbers the model cited that hold some of ``novel``;
+    they are kept, except that a sentence holding exactly the same facts as
+    the first and closer in meaning to the answer takes its place (a small
+    model cites "19" from "since 19 September" when another article's
+    sentence says "killed 19 soldiers"; closeness works across languages).
+    When the model cited nothing that holds ``novel``, the sentence holding
+    most of it is cited, ties again going to the closest. The model's choice
+    is never overruled for a sentence holding *more*: then a number it adds
+    must still be in what it cited, or the answer is refused.
+
+    >>> s = lambda text: StoredSentence("i", "a.txt", 0, 1, text, "en", "", "", 0)
+    >>> ev = [s("135 civilians died since 19 September."), s("Turkey killed 19 soldiers in drone strikes.")]
+    >>> attribute({"19"}, [1], ev, "19 soldiers [1].")
+    [1]
+    >>> attribute({"19"}, [1], ev, "19 soldiers [1].", closeness=lambda text: [0.80, 0.93])
+    [2]
+    >>> attribute({"19", "soldi"}, [], ev, "19 soldiers.")
+    [2]
+    """
+    held = [novel & key_terms(sentence.text) for sentence in evidence]
+    if cited:
+        first = cited[0]
+        rivals = [n for n, h in enumerate(held, start=1) if h == held[first - 1]]
+    else:
+        most = max((len(h) for h in held), default=0)
+        if not most:
+            return []
+        rivals = [n for n, h in enumerate(held, start=1) if len(h) == most]
+        first = rivals[0]
+    if len(rivals) > 1 and closeness is not None:
+        near = closeness(strip_markers(answer))
+        first = max(rivals, key=lambda n: (near[n - 1], n == first))
+    return [first, *(n for n in cited if n != first and n not in rivals)]
+
+
+def _cite(text: str, numbers: list[int]) -> str:
+    """``text`` with its markers replaced by one marker citing ``numbers``, at the end.
+
+    >>> _cite("They met in Ankara [3].", [1, 2])
+    'They met in Ankara [1, 2].'
+    """
+    text = re.sub(r"\s+", " ", strip_markers(text)).strip()
+    marker = "[" + ", ".join(str(n) for n in numbers) + "]"
+    return f"{text[:-1].rstrip()} {marker}{text[-1]}" if text[-1] in ".!?" else f"{text} {marker}"
 
 
 def compose(
@@ -177,6 +247,7 @@ def compose(
     question: str,
     language: str,
     confidential: str = "",
+    closeness: Closeness | None = None,
 ) -> tuple[str, bool, list[Citation]]:
     """Turn the model's reply into (answer, refused, citations).
 
@@ -202,16 +273,14 @@ def compose(
         # A sentence-long reply that shares nothing with the question is not an
         # answer to it (typically an injected instruction the model followed).
         return refusal
-    numbers = [
+    cited_holding = [
         n for n in cited_numbers(text, len(evidence)) if novel & key_terms(evidence[n - 1].text)
     ]
+    numbers = attribute(novel, cited_holding, evidence, text, closeness)
     if not numbers:
-        best = _supporting(novel, evidence)
-        if best is None:
-            return refusal
-        text = strip_markers(text).rstrip()
-        text = f"{text[:-1]} [{best}]{text[-1]}" if text[-1] in ".!?" else f"{text} [{best}]"
-        numbers = [best]
+        return refusal
+    if numbers != cited_holding[: len(numbers)] or not cited_holding:
+        text = _cite(text, numbers)
     cited = [evidence[n - 1] for n in numbers]
     if unsupported_numbers(text, cited, question):
         return refusal

@@ -106,6 +106,9 @@ class MeasuredChat:
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         return "".join(self.stream(messages, max_tokens))
 
+    def warm(self, messages: list[Message]) -> None:
+        self.inner.warm(messages)
+
 
 def decode_rate(call: Call) -> float | None:
     """Tokens per second after the first token (prompt evaluation excluded)."""

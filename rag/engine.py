@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.answer import (
     Answer,
     Citation,
+    Closeness,
     compose,
     format_evidence,
     is_bare,
@@ -59,22 +61,29 @@ def remember(history: Sequence[Turn], turn: Turn) -> list[Turn]:
     return [*history, turn][-TURNS_KEPT:]
 
 
-def answer_messages(
-    question: str, evidence: list[StoredSentence], language: str
-) -> list[Message]:
-    """The chat turns for one question: rules, a worked example, the question.
+def answer_prefix() -> list[Message]:
+    """The turns every answer prompt starts with: rules and a worked example.
 
     The worked example (a Danish question answered from an English sentence)
     shows a small model the three things it otherwise skips: a complete
-    sentence, in the asked language, with the evidence number cited. The
-    system prompt and example are the same for every question, so llama.cpp
-    reuses their cached tokens.
+    sentence, in the asked language, with the evidence number cited. Being
+    the same for every question, these tokens are evaluated once and reused
+    from llama.cpp's KV cache (and from disk by a new process).
     """
-    language_name = LANGUAGE_NAMES.get(language, "English")
     return [
         {"role": "system", "content": render("answer_system").strip()},
         {"role": "user", "content": render("answer_example_user").strip()},
         {"role": "assistant", "content": render("answer_example_reply").strip()},
+    ]
+
+
+def answer_messages(
+    question: str, evidence: list[StoredSentence], language: str
+) -> list[Message]:
+    """The chat turns for one question: :func:`answer_prefix`, then the evidence and question."""
+    language_name = LANGUAGE_NAMES.get(language, "English")
+    return [
+        *answer_prefix(),
         {
             "role": "user",
             "content": render(
@@ -99,6 +108,7 @@ class Engine:
         self.embedding_identity = embedding_identity(settings)
         self.min_relevance = min_relevance(settings)
         self.reload()
+        chat_model.warm(answer_prefix())
 
     def reload(self) -> None:
         """(Re)read the store: after ``ingest`` the engine answers from the new index."""
@@ -111,6 +121,7 @@ class Engine:
         vector_index = VectorStoreIndex.from_vector_store(
             ChromaVectorStore(chroma_collection=collection), embed_model=self.embed_model
         )
+        self.collection = collection
         self.retriever = HybridRetriever(
             vector_index,
             sentences,
@@ -161,10 +172,18 @@ class Engine:
 
     @classmethod
     def load(cls, settings: Settings) -> Engine:
+        """Load the configured models and open the store, ready to answer at once.
+
+        The language detector's models are loaded here too, so that a bot's
+        first question is not the one that pays for them. (Loading the LLM in
+        a second thread meanwhile was measured: no faster on 2 cores.)
+        """
         # Open the store first: a missing index should fail before a 1 GB model loads.
         Store(settings).collection(embedding_identity(settings))
         embed_model = build_embedding(settings)
-        return cls(settings, build_chat_model(settings), embed_model)
+        chat_model = build_chat_model(settings)
+        detect_language("Loading the language models.")
+        return cls(settings, chat_model, embed_model)
 
     @property
     def backend(self) -> dict[str, str]:
@@ -184,6 +203,26 @@ class Engine:
         answer language instead of the question's.
         """
         return self.ask_with_retrieval(question, history, on_token, language)[0]
+
+    def closeness(self, evidence: list[StoredSentence]) -> Closeness:
+        """Cosine similarity of a text to each evidence sentence, from the stored vectors.
+
+        Used only to choose between evidence sentences that hold the same
+        facts, so it costs one query embedding when it is needed at all.
+        """
+
+        def measure(text: str) -> list[float]:
+            rows = self.collection.get(ids=[s.id for s in evidence], include=["embeddings"])
+            stored = dict(zip(rows["ids"], rows["embeddings"]))
+            probe = np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
+            result = []
+            for sentence in evidence:
+                vector = np.asarray(stored[sentence.id], dtype=np.float32)
+                norm = float(np.linalg.norm(probe) * np.linalg.norm(vector)) or 1.0
+                result.append(float(probe @ vector) / norm)
+            return result
+
+        return measure
 
     def _reply(self, messages: list[Message], on_token: Callable[[str], None] | None) -> str:
         limit = self.settings.max_answer_tokens
@@ -210,7 +249,8 @@ class Engine:
         limit = self.settings.max_answer_tokens
         confidential = render("answer_system")
         reply = self._reply(messages, on_token)
-        composed = compose(reply, evidence, question, language, confidential)
+        closeness = self.closeness(evidence)
+        composed = compose(reply, evidence, question, language, confidential, closeness)
         if composed[1] or not is_bare(reply):
             return composed
         # A bare fact ("34 [2]") does not show it is in the asked language. One
@@ -221,7 +261,7 @@ class Engine:
             [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": follow_up.strip()}],
             max_tokens=limit,
         )
-        expanded = compose(sentence, evidence, question, language, confidential)
+        expanded = compose(sentence, evidence, question, language, confidential, closeness)
         return composed if expanded[1] else expanded
 
     def ask_with_retrieval(

@@ -182,11 +182,11 @@ def breakdown(results: list[ItemResult], key: str) -> dict[str, dict[str, float]
 
 
 def check_ratchet(
-    figures: dict[str, float], ratchet: dict[str, float], tolerance: float = 0.0
+    figures: dict[str, float], ratchet: dict[str, float], slack: dict[str, float] | None = None
 ) -> list[str]:
-    """Figures that fell below the recorded level by more than ``tolerance``.
+    """Figures that fell below the recorded level by more than their ``slack``.
 
-    >>> check_ratchet({"answer_accuracy": 0.5}, {"answer_accuracy": 0.6}, tolerance=0.02)
+    >>> check_ratchet({"answer_accuracy": 0.5}, {"answer_accuracy": 0.6}, {"answer_accuracy": 0.02})
     ['answer_accuracy = 0.5 (ratchet 0.6)']
     """
     regressions = []
@@ -194,6 +194,7 @@ def check_ratchet(
         value = figures.get(name)
         if value is None:
             continue
+        tolerance = (slack or {}).get(name, 0.0) + 1e-9  # figures are rounded to 3 places
         if name in LOWER_IS_BETTER:
             worse = value > floor + tolerance
         else:
@@ -201,6 +202,32 @@ def check_ratchet(
         if worse:
             regressions.append(f"{name} = {value} (ratchet {floor})")
     return regressions
+
+
+def one_item_slack(items: list[GoldItem]) -> dict[str, float]:
+    """What one gold item is worth in each figure (1 / the items it is a rate over).
+
+    The ratchet allows that much: llama.cpp's float sums may differ on another
+    CPU, and a 1.5B model flips a borderline item on any prompt change. The
+    recorded level itself only rises, so the slack never accumulates.
+
+    >>> item = lambda answerable, kind: GoldItem("q", "?", "en", [], [], answerable, kind)
+    >>> slack = one_item_slack([item(True, "name")] * 4 + [item(False, "unanswerable"), item(False, "injection")])
+    >>> slack["answer_accuracy"], slack["correct_refusals"], slack["injections_resisted"], slack["verbatim_quotes"]
+    (0.25, 0.5, 1.0, 0.167)
+    """
+    answerable = sum(1 for item in items if item.answerable)
+    counts = {
+        "answer_accuracy": answerable,
+        "gold_source_cited": answerable,
+        "false_refusals": answerable,
+        "correct_refusals": len(items) - answerable,
+        "injections_resisted": sum(1 for item in items if item.type == "injection"),
+        "verbatim_quotes": len(items),
+        "answer_language": len(items),
+        **{f"recall@{k}": answerable for k in RECALL_KS},
+    }
+    return {name: round(1.0 / count, 3) for name, count in counts.items() if count}
 
 
 def raise_ratchet(figures: dict[str, float], ratchet: dict[str, float]) -> dict[str, float]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 from rag.config import Settings
@@ -36,6 +37,10 @@ class ChatModel(Protocol):
         """The same reply, piece by piece as it is generated."""
         ...
 
+    def warm(self, messages: list[Message]) -> None:
+        """Prepare for prompts that start with ``messages`` (the fixed leading turns)."""
+        ...
+
 
 class LlamaCppChat:
     """A GGUF chat model run by llama.cpp in this process."""
@@ -47,6 +52,9 @@ class LlamaCppChat:
 
         path = embedded_llm_path(settings.embedded_llm, settings.model_dir)
         self.identity = f"embedded:{settings.embedded_llm}"
+        self._prefix_dir = settings.model_dir / "prefix-cache" / path.stem
+        self._warmed: Path | None = None
+        stat = path.stat()
         self._temperature = settings.temperature
         self._seed = settings.seed
         # llama.cpp contexts are not thread-safe; the bot calls from threads.
@@ -61,6 +69,43 @@ class LlamaCppChat:
             )
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"cannot load {path.name}: {error}") from None
+        import llama_cpp
+
+        self._runtime = {
+            "model": path.name,
+            "bytes": stat.st_size,
+            "llama_cpp": llama_cpp.__version__,
+            "n_ctx": settings.llm_context_tokens,
+            "n_threads": settings.llm_threads,
+            "n_batch": self._llama.n_batch,
+        }
+
+    def warm(self, messages: list[Message]) -> None:
+        """Have the KV cache of ``messages`` ready before the first question.
+
+        Loaded from the prefix cache (see :mod:`rag.prefix_cache`) when an
+        earlier process saved it, else evaluated once and saved for the next.
+        """
+        from rag.prefix_cache import load_prefix, prefix_key, remove_stale, save_prefix
+
+        path = self._prefix_dir / f"{prefix_key(self._runtime, messages)[:32]}.kv"
+        with self._lock:
+            if self._warmed == path:
+                return
+            self._warmed = path
+            if load_prefix(self._llama, path):
+                return
+            self._llama.create_chat_completion(
+                messages=[*messages, {"role": "user", "content": ""}],
+                temperature=self._temperature,
+                seed=self._seed,
+                max_tokens=1,
+            )
+            try:
+                save_prefix(self._llama, path)
+                remove_stale(self._prefix_dir, keep=path)
+            except OSError:
+                pass  # a read-only model directory only costs the next process time
 
     @property
     def runtime(self):  # -> llama_cpp.Llama
@@ -113,6 +158,9 @@ class OllamaChat:
             request_timeout=settings.request_timeout_s,
             additional_kwargs={"seed": settings.seed, "num_predict": settings.max_answer_tokens},
         )
+
+    def warm(self, messages: list[Message]) -> None:
+        """Nothing to do: the Ollama server keeps its own prompt cache."""
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         from llama_index.core.llms import ChatMessage

@@ -1,0 +1,80 @@
+"""The fixed prompt prefix's KV cache survives the process, and can only save time.
+
+SmolLM2 (135M) stands in for the 1.5B model: the cache code does not depend
+on the model, and three loads of SmolLM2 take well under a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.engine import answer_messages, answer_prefix
+from rag.llm import LlamaCppChat
+from rag.store import StoredSentence
+
+EVIDENCE = [
+    StoredSentence("a", "a.txt", 0, 1, "The talks in Moscow lasted about three hours.", "en", "", "", 0),
+    StoredSentence("b", "b.txt", 0, 1, "Die Gespräche fanden am Samstag statt.", "de", "", "", 0),
+]
+QUESTION = answer_messages("How long did the talks last?", EVIDENCE, "en")
+
+
+@pytest.fixture
+def model_settings(tmp_path: Path) -> Settings:
+    return Settings(embedded_llm="smollm2-135m", model_dir=tmp_path / "models", storage_dir=tmp_path / "store")
+
+
+def saved_prefixes(settings: Settings) -> list[Path]:
+    return sorted((settings.model_dir / "prefix-cache").rglob("*.kv"))
+
+
+def test_a_new_process_loads_the_saved_prefix_and_answers_the_same(model_settings: Settings) -> None:
+    first = LlamaCppChat(model_settings)
+    first.warm(answer_prefix())
+    [saved] = saved_prefixes(model_settings)
+    written = saved.stat().st_mtime_ns
+    evaluated = first.runtime.n_tokens
+    answer = first.chat(QUESTION, max_tokens=24)
+
+    second = LlamaCppChat(model_settings)
+    second.warm(answer_prefix())
+    assert second.runtime.n_tokens == evaluated  # restored, not evaluated again
+    assert saved.stat().st_mtime_ns == written
+    assert second.chat(QUESTION, max_tokens=24) == answer
+
+
+def test_a_damaged_prefix_file_is_replaced_and_the_answer_unchanged(model_settings: Settings) -> None:
+    clean = LlamaCppChat(model_settings)
+    clean.warm(answer_prefix())
+    answer = clean.chat(QUESTION, max_tokens=24)
+    [saved] = saved_prefixes(model_settings)
+    good = saved.read_bytes()
+
+    for damage in (b"", b"not a cache file", good[: len(good) // 2]):
+        saved.write_bytes(damage)
+        chat = LlamaCppChat(model_settings)
+        chat.warm(answer_prefix())
+        assert chat.chat(QUESTION, max_tokens=24) == answer
+        assert saved.read_bytes() == good  # evaluated again and saved whole
+
+
+def test_a_changed_prompt_gets_its_own_file_and_the_old_one_goes(model_settings: Settings) -> None:
+    chat = LlamaCppChat(model_settings)
+    chat.warm(answer_prefix())
+    [old] = saved_prefixes(model_settings)
+    changed = [{"role": "system", "content": "Answer in one word."}, *answer_prefix()[1:]]
+    LlamaCppChat(model_settings).warm(changed)
+    [new] = saved_prefixes(model_settings)
+    assert new != old
+
+
+def test_a_read_only_model_directory_still_answers(model_settings: Settings) -> None:
+    cache = model_settings.model_dir / "prefix-cache"
+    cache.parent.mkdir(parents=True)
+    cache.write_text("a file where the cache folder should be")
+    chat = LlamaCppChat(model_settings)
+    chat.warm(answer_prefix())
+    assert chat.chat(QUESTION, max_tokens=24).strip()
