@@ -199,7 +199,9 @@ def attribute(
     they are kept, except that a sentence holding exactly the same facts as
     the first and closer in meaning to the answer takes its place (a small
     model cites "19" from "since 19 September" when another article's
-    sentence says "killed 19 soldiers"; closeness works across languages).
+    sentence says "killed 19 soldiers"). Closeness is the embedding model's,
+    a weak signal (same-language text scores a little higher), so it only
+    breaks ties between sentences holding the same facts.
     When the model cited nothing that holds ``novel``, the sentence holding
     most of it is cited, ties again going to the closest. The model's choice
     is never overruled for a sentence holding *more*: then a number it adds

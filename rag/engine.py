@@ -217,6 +217,9 @@ class Engine:
             probe = np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
             result = []
             for sentence in evidence:
+                if sentence.id not in stored:  # re-ingested meanwhile: never the closest
+                    result.append(-1.0)
+                    continue
                 vector = np.asarray(stored[sentence.id], dtype=np.float32)
                 norm = float(np.linalg.norm(probe) * np.linalg.norm(vector)) or 1.0
                 result.append(float(probe @ vector) / norm)

@@ -58,3 +58,12 @@ def test_cli_json_contract_with_real_models(seeded_store) -> None:
     assert citation["source"] == "002_13223fc3fbf5ac4f.txt"
     text = (SEEDS / citation["source"]).read_text(encoding="utf-8")
     assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_closeness_scores_each_evidence_sentence_in_order(qwen_engine) -> None:
+    """The tie-breaker between sentences holding the same fact reads the right stored vectors."""
+    evidence = qwen_engine.sentences[:6]
+    for index, sentence in enumerate(evidence):
+        near = qwen_engine.closeness(evidence)(sentence.text)
+        assert len(near) == len(evidence)
+        assert max(range(len(near)), key=near.__getitem__) == index
