@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -42,6 +43,38 @@ class ChatModel(Protocol):
         ...
 
 
+_MODEL_PARAMS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _weight_repacking(enabled: bool) -> Iterator[None]:
+    """llama.cpp's ``use_extra_bufts`` (weight repacking) for the models loaded inside.
+
+    llama-cpp-python has no argument for it (llama.cpp's CLI calls it
+    ``--no-repack``), so the default model parameters it starts from are
+    adjusted for the duration of the load.
+    """
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    if enabled:
+        yield
+        return
+    original = llama_cpp.llama_model_default_params
+
+    def without_repacking():
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _MODEL_PARAMS_LOCK:
+        llama_module.llama_cpp.llama_model_default_params = without_repacking
+        try:
+            yield
+        finally:
+            llama_module.llama_cpp.llama_model_default_params = original
+
+
 class LlamaCppChat:
     """A GGUF chat model run by llama.cpp in this process."""
 
@@ -60,13 +93,14 @@ class LlamaCppChat:
         # llama.cpp contexts are not thread-safe; the bot calls from threads.
         self._lock = threading.Lock()
         try:
-            self._llama = Llama(
-                model_path=str(path),
-                n_ctx=settings.llm_context_tokens,
-                n_threads=settings.llm_threads,
-                seed=settings.seed,
-                verbose=False,
-            )
+            with _weight_repacking(settings.llm_weight_repack):
+                self._llama = Llama(
+                    model_path=str(path),
+                    n_ctx=settings.llm_context_tokens,
+                    n_threads=settings.llm_threads,
+                    seed=settings.seed,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"cannot load {path.name}: {error}") from None
         import llama_cpp
@@ -78,6 +112,7 @@ class LlamaCppChat:
             "n_ctx": settings.llm_context_tokens,
             "n_threads": settings.llm_threads,
             "n_batch": self._llama.n_batch,
+            "repack": settings.llm_weight_repack,
         }
 
     def warm(self, messages: list[Message]) -> None:
