@@ -127,20 +127,19 @@ class LlamaCppChat:
         with self._lock:
             if self._warmed == path:
                 return
+            if not load_prefix(self._llama, path):
+                self._llama.create_chat_completion(
+                    messages=[*messages, {"role": "user", "content": ""}],
+                    temperature=self._temperature,
+                    seed=self._seed,
+                    max_tokens=1,
+                )
+                try:
+                    save_prefix(self._llama, path)
+                    remove_stale(self._prefix_dir, keep=path)
+                except OSError:
+                    pass  # a read-only model directory only costs the next process time
             self._warmed = path
-            if load_prefix(self._llama, path):
-                return
-            self._llama.create_chat_completion(
-                messages=[*messages, {"role": "user", "content": ""}],
-                temperature=self._temperature,
-                seed=self._seed,
-                max_tokens=1,
-            )
-            try:
-                save_prefix(self._llama, path)
-                remove_stale(self._prefix_dir, keep=path)
-            except OSError:
-                pass  # a read-only model directory only costs the next process time
 
     @property
     def runtime(self):  # -> llama_cpp.Llama

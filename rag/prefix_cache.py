@@ -2,8 +2,8 @@
 
 Every answer starts with the same system prompt and worked example (~200
 tokens). Within one process llama.cpp reuses their cached tokens, but a new
-process (``ragbot ask``) would spend ~1.7 s on 2 cores evaluating them again.
-So the first process saves that part of the KV cache (a few MB) and later
+process (``ragbot ask``) would spend about a second on 2 cores evaluating them
+again. So the first process saves that part of the KV cache (a few MB) and later
 processes load it in milliseconds.
 
 The file name is a hash of everything the cached values depend on: the model
