@@ -318,12 +318,10 @@ def bench_retrieval(settings: Settings, engine, questions: list[str], options: B
     vectors = {id_: list(vector) for id_, vector in zip(rows["ids"], rows["embeddings"])}
     for size in options.scales:
         store, synthetic = synthetic_store(settings, size, engine.sentences, vectors, say)
-        retriever = HybridRetriever(
+        retriever = HybridRetriever.from_settings(
             VectorStoreIndex.from_vector_store(ChromaVectorStore(chroma_collection=synthetic), embed_model=engine.embed_model),
             store.read_sentences(synthetic),
-            settings.candidate_k,
-            lexical_weight=settings.lexical_weight,
-            per_language=settings.evidence_per_language,
+            settings,
         )
         figures[str(size)] = {"sentences": size, **retrieval_latency(retriever, questions, options.repeats)}
     return figures

@@ -122,13 +122,7 @@ class Engine:
             ChromaVectorStore(chroma_collection=collection), embed_model=self.embed_model
         )
         self.collection = collection
-        self.retriever = HybridRetriever(
-            vector_index,
-            sentences,
-            self.settings.candidate_k,
-            lexical_weight=self.settings.lexical_weight,
-            per_language=self.settings.evidence_per_language,
-        )
+        self.retriever = HybridRetriever.from_settings(vector_index, sentences, self.settings)
         self.sentences = sentences
 
     def corpus_summary(self) -> list[dict[str, str | int]]:

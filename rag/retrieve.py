@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import bm25s
 from bm25s import stopwords as bm25_stopwords
 
+from rag.answer_type import answer_type, holds
+from rag.config import Settings
 from rag.store import StoredSentence, stored_from_node
 
 # Union of the corpus languages' stopwords: a Danish question must not match
@@ -111,6 +113,7 @@ class HybridRetriever:
         candidate_k: int,
         lexical_weight: float,
         per_language: int,
+        answer_type_bonus: float = 0.0,
     ) -> None:
         self._dense = vector_index.as_retriever(similarity_top_k=candidate_k)
         self._bm25 = BM25Index(sentences)
@@ -118,11 +121,37 @@ class HybridRetriever:
         self._candidate_k = candidate_k
         self._lexical_weight = lexical_weight
         self._per_language = per_language
+        self._answer_type_bonus = answer_type_bonus
         self.record_steps = False  # set by the evaluation: rank every step, even unused ones
+
+    @classmethod
+    def from_settings(cls, vector_index, sentences: list[StoredSentence], settings: Settings) -> HybridRetriever:
+        return cls(
+            vector_index,
+            sentences,
+            settings.candidate_k,
+            lexical_weight=settings.lexical_weight,
+            per_language=settings.evidence_per_language,
+            answer_type_bonus=settings.answer_type_bonus,
+        )
+
+    def _typed_first(
+        self, scored: list[tuple[StoredSentence, float]], query: str
+    ) -> list[StoredSentence]:
+        """Dense hits re-sorted with the answer-type bonus (stable: ties keep their order)."""
+        kind = answer_type(query)
+        if kind is None or not self._answer_type_bonus:
+            return [sentence for sentence, _ in scored]
+
+        def boosted(pair: tuple[StoredSentence, float]) -> float:
+            sentence, score = pair
+            return score + (self._answer_type_bonus if holds(sentence.text, kind, sentence.language) else 0.0)
+
+        return [sentence for sentence, _ in sorted(scored, key=boosted, reverse=True)]
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)
-        dense = [stored_from_node(hit.node) for hit in hits]
+        dense = self._typed_first([(stored_from_node(hit.node), hit.score or 0.0) for hit in hits], query)
         for sentence in dense:
             self._by_id.setdefault(sentence.id, sentence)
         # At weight 0 BM25 only feeds the evaluation's step table: skip it otherwise.

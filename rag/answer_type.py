@@ -1,0 +1,116 @@
+"""The kind of answer a question asks for, and whether a sentence holds one.
+
+Dense retrieval ranks sentences by topic: "How long did the talks in Moscow
+last?" is closest to sentences *about* the Moscow talks, and the one that
+says they "lasted about three hours" can rank tenth. Classic question
+answering fixes this with answer types: a "how long" question wants a
+duration, "how many" a number, "when" a date. :class:`HybridRetriever`
+gives sentences holding the asked-for type a small bonus (see
+``Settings.answer_type_bonus``), enough to lift them over sentences of the
+same topic that cannot answer.
+
+The question words and the units are tables for the supported languages
+(English, Danish, Norwegian, German); a question in another language, or of
+another kind ("who", "where", "what"), has no type and retrieval is as before.
+
+>>> answer_type("Hvor lenge varte samtalene i Moskva?")
+'duration'
+>>> holds("The talks lasted about three hours.", "duration", "en")
+True
+>>> holds("The talks were useful.", "duration", "en")
+False
+>>> answer_type("Wer ist der Außenminister?") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AnswerType = Literal["duration", "quantity", "date"]
+
+# Checked in this order: "how long" before "how much/many".
+_QUESTION_WORDS: dict[AnswerType, str] = {
+    "duration": r"how long|for how many (?:hours|days|weeks|months|years)"
+    r"|hvor længe|hvor lenge|wie lange",
+    "quantity": r"how many|how much|how old|hvor mange|hvor meget|hvor mye|hvor gammel"
+    r"|wie viele?|wie alt",
+    "date": r"when|what year|which year|what date|what day|hvornår|når|hvilket år|hvilken dag"
+    r"|hvilken dato|wann|in welchem jahr|an welchem (?:tag|wochentag|datum)",
+}
+
+# Per language, so that the Danish "to" (two) is not read into English text.
+_NUMBER_WORDS = {
+    "en": "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty"
+    "|fifty|dozen|dozens|hundred|hundreds|thousand|thousands|million|millions|billion|half",
+    "da": "to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv|tyve|tredive|hundrede|hundredvis"
+    "|tusind|tusindvis|million|millioner|milliard|milliarder|halv|halvanden",
+    "no": "to|tre|fire|fem|seks|sju|syv|åtte|ni|ti|elleve|tolv|tjue|tretti|hundre|hundrevis"
+    "|tusen|tusenvis|million|millioner|milliard|milliarder|halv|halvannen",
+    "de": "zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|hundert"
+    "|hunderte|tausend|tausende|million|millionen|milliarde|milliarden|halbe|halben|anderthalb",
+}
+_TIME_UNITS = {
+    "en": "seconds?|minutes?|hours?|days?|weeks?|months?|years?",
+    "da": "sekunder|minutter|time|timer|dage|døgn|uger|måneder|år",
+    "no": "sekunder|minutter|time|timer|dager|døgn|uker|måneder|år",
+    "de": "sekunden|minuten|stunde|stunden|tage|tagen|woche|wochen|monat|monate|monaten"
+    "|jahr|jahre|jahren",
+}
+_DATE_WORDS = {
+    "en": "monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march"
+    "|april|may|june|july|august|september|october|november|december|today|yesterday",
+    "da": "mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag|januar|februar|marts|april|maj"
+    "|juni|juli|august|september|oktober|november|december|i dag|i går",
+    "no": "mandag|tirsdag|onsdag|torsdag|fredag|lørdag|søndag|januar|februar|mars|april|mai"
+    "|juni|juli|august|september|oktober|november|desember|i dag|i går",
+    "de": "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|januar|februar|märz"
+    "|april|mai|juni|juli|august|september|oktober|november|dezember|heute|gestern",
+}
+# Text in any other language: the union (ambiguity matters less than missing a unit).
+for _table in (_NUMBER_WORDS, _TIME_UNITS, _DATE_WORDS):
+    _table[""] = "|".join(sorted({w for words in _table.values() for w in words.split("|")}))
+
+_ASKS = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in _QUESTION_WORDS.items()}
+
+
+def _patterns(language: str) -> dict[AnswerType, re.Pattern[str]]:
+    numbers, units, dates = (t[language] for t in (_NUMBER_WORDS, _TIME_UNITS, _DATE_WORDS))
+    return {
+        "duration": re.compile(rf"(?:\d|\b(?:{numbers})\b)[\s-]*(?:{units})\b"),
+        "quantity": re.compile(rf"\d|\b(?:{numbers})\b"),
+        # a year, a weekday or month, or a day like "1. mars"
+        "date": re.compile(rf"\b(?:1[5-9]\d\d|2[01]\d\d)\b|\b(?:{dates})\b|\b\d{{1,2}}\.\s?[^\W\d]"),
+    }
+
+
+_HOLDS = {language: _patterns(language) for language in _NUMBER_WORDS}
+
+
+def answer_type(question: str) -> AnswerType | None:
+    """The kind of answer ``question`` asks for, if it is one ragbot can spot.
+
+    >>> [answer_type(q) for q in ("How many died?", "Wann begann es?", "Who called?")]
+    ['quantity', 'date', None]
+    """
+    folded = question.casefold()
+    for kind, pattern in _ASKS.items():
+        if pattern.search(folded):
+            return kind
+    return None
+
+
+def holds(sentence: str, kind: AnswerType, language: str = "") -> bool:
+    """Whether ``sentence`` (in ``language``, an ISO code; "" if unknown) has
+    something of that kind: a number with a time unit, a number, or a date.
+
+    >>> holds("Nach dem 90 Minuten andauernden Treffen", "duration", "de")
+    True
+    >>> holds("He went to Ankara.", "quantity", "en"), holds("Hun fik to stemmer.", "quantity", "da")
+    (False, True)
+    >>> holds("Ties plunged in November 2015.", "date", "en"), holds("Den 1. mars", "date", "no")
+    (True, True)
+    """
+    patterns = _HOLDS.get(language) or _HOLDS[""]
+    return bool(patterns[kind].search(sentence.casefold()))
