@@ -259,7 +259,7 @@ def compose(
     that holds it is attributed to the evidence sentence that does, or
     refused. Numbers must occur in a cited sentence or the question. A reply
     of a sentence's length that shares no key term with the question, or
-    that recites ``confidential`` text (the system prompt), is refused.
+    that recites ``confidential`` text (the prompt's rules and examples), is refused.
     """
     text = reply.strip()
     refusal = refusal_text(language), True, []

@@ -29,7 +29,7 @@ from rag.answer import (
 from rag.config import Settings
 from rag.embeddings import build_embedding, embedding_identity, min_relevance
 from rag.errors import InvalidQuestion
-from rag.language import LANGUAGE_NAMES, detect_language
+from rag.language import LANGUAGE_NAMES, answer_language, detect_language
 from rag.llm import ChatModel, Message, build_chat_model
 from rag.prompts import render
 from rag.retrieve import HybridRetriever, Retrieved
@@ -61,20 +61,26 @@ def remember(history: Sequence[Turn], turn: Turn) -> list[Turn]:
     return [*history, turn][-TURNS_KEPT:]
 
 
-def answer_prefix() -> list[Message]:
-    """The turns every answer prompt starts with: rules and a worked example.
+WORKED_EXAMPLES = 2  # prompts/answer_example_<n>_user.txt and _reply.txt
 
-    The worked example (a Danish question answered from an English sentence)
-    shows a small model the three things it otherwise skips: a complete
-    sentence, in the asked language, with the evidence number cited. Being
-    the same for every question, these tokens are evaluated once and reused
-    from llama.cpp's KV cache (and from disk by a new process).
+
+def answer_prefix() -> list[Message]:
+    """The turns every answer prompt starts with: rules and worked examples.
+
+    The first worked example (a Danish question answered from an English
+    sentence) shows a small model the three things it otherwise skips: a
+    complete sentence, in the asked language, with the evidence number
+    cited. The second (two sentences give a duration; the question's "in
+    Oslo, according to Ritzau" picks one) shows that the qualifiers of the
+    question decide which sentence answers. Being the same for every
+    question, these tokens are evaluated once and reused from llama.cpp's KV
+    cache (and from disk by a new process), so examples cost no time per answer.
     """
-    return [
-        {"role": "system", "content": render("answer_system").strip()},
-        {"role": "user", "content": render("answer_example_user").strip()},
-        {"role": "assistant", "content": render("answer_example_reply").strip()},
-    ]
+    turns: list[Message] = [{"role": "system", "content": render("answer_system").strip()}]
+    for number in range(1, WORKED_EXAMPLES + 1):
+        turns.append({"role": "user", "content": render(f"answer_example_{number}_user").strip()})
+        turns.append({"role": "assistant", "content": render(f"answer_example_{number}_reply").strip()})
+    return turns
 
 
 def answer_messages(
@@ -244,22 +250,36 @@ class Engine:
     ) -> tuple[str, bool, list[Citation]]:
         messages = answer_messages(question, evidence, language)
         limit = self.settings.max_answer_tokens
-        confidential = render("answer_system")
+        # Everything fixed in the prompt (rules and worked examples) is confidential:
+        # an answer reciting any of it is an injection that worked.
+        confidential = "\n".join(message["content"] for message in answer_prefix())
         reply = self._reply(messages, on_token)
         closeness = self.closeness(evidence)
         composed = compose(reply, evidence, question, language, confidential, closeness)
-        if composed[1] or not is_bare(reply):
+
+        def foreign(text: str) -> bool:
+            return answer_language(strip_markers(text), language) != language
+
+        bare = is_bare(reply)
+        if composed[1] or not (bare or foreign(composed[0])):
             return composed
-        # A bare fact ("34 [2]") does not show it is in the asked language. One
-        # more turn (its prefix is already cached) asks for a sentence; the bare
-        # answer stands if the sentence fails the checks.
-        follow_up = render("answer_as_sentence", language_name=LANGUAGE_NAMES.get(language, "English"))
-        sentence = self.chat_model.chat(
+        # A bare fact ("34 [2]") does not show it is in the asked language, and a
+        # small model sometimes copies its evidence sentence in the source's
+        # language. One more turn (its prefix is already cached) asks for a
+        # sentence, or a translation; the first answer stands if the second
+        # fails the checks or is still in another language.
+        follow_up = render(
+            "answer_as_sentence" if bare else "answer_translate",
+            language_name=LANGUAGE_NAMES.get(language, "English"),
+        )
+        second = self.chat_model.chat(
             [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": follow_up.strip()}],
             max_tokens=limit,
         )
-        expanded = compose(sentence, evidence, question, language, confidential, closeness)
-        return composed if expanded[1] else expanded
+        rewritten = compose(second, evidence, question, language, confidential, closeness)
+        if rewritten[1] or (not bare and foreign(rewritten[0])):
+            return composed
+        return rewritten
 
     def ask_with_retrieval(
         self,

@@ -26,7 +26,7 @@ from pathlib import Path
 from rag.answer import Answer, strip_markers
 from rag.documents import SkipFile, find_files, read_document
 from rag.errors import ConfigError
-from rag.language import detect_language
+from rag.language import answer_language
 
 RECALL_KS = (1, 3, 6)
 FINAL_STEP = "final"  # fused + per-language quota: the ranking evidence is taken from
@@ -89,7 +89,7 @@ def fact_found(alternatives: list[str], answer: str) -> bool:
 
 
 def _answer_language(answer: Answer) -> str:
-    return detect_language(strip_markers(answer.answer), default="?")
+    return answer_language(strip_markers(answer.answer), default="?")
 
 
 def score_item(
