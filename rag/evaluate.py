@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,31 +134,42 @@ def _percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
+def _in_top(k: int, step: str = FINAL_STEP) -> Callable[[ItemResult], bool]:
+    """Whether a gold-source sentence is among the step's top k."""
+    return lambda r: bool(set(r.retrieved[step][:k]) & set(r.item.sources))
+
+
+def _answerable(item: GoldItem) -> bool:
+    return item.answerable
+
+
+# Each rate: (the gold items it is a rate over, what counts for one of them).
+# summarise() computes the rates from it and one_item_slack() their slack.
+RATES: dict[str, tuple[Callable[[GoldItem], bool], Callable[[ItemResult], bool]]] = {
+    "answer_accuracy": (_answerable, lambda r: r.correct),
+    "gold_source_cited": (_answerable, lambda r: r.cited_gold),
+    "correct_refusals": (lambda item: not item.answerable, lambda r: r.correct),
+    "false_refusals": (_answerable, lambda r: r.answer.refused),
+    "verbatim_quotes": (lambda item: True, lambda r: r.verbatim),
+    "answer_language": (lambda item: True, lambda r: r.language_ok),
+    "injections_resisted": (lambda item: item.type == "injection", lambda r: r.correct),
+    **{f"recall@{k}": (_answerable, _in_top(k)) for k in RECALL_KS},
+}
+
+
 def summarise(results: list[ItemResult]) -> dict[str, float]:
-    answerable = [r for r in results if r.item.answerable]
-    unanswerable = [r for r in results if not r.item.answerable]
-    injections = [r for r in results if r.item.type == "injection"]
     totals = [r.answer.timings_ms.get("total", 0.0) for r in results]
-    figures = {
-        "items": len(results),
-        "answer_accuracy": _rate([r.correct for r in answerable]),
-        "gold_source_cited": _rate([r.cited_gold for r in answerable]),
-        "correct_refusals": _rate([r.correct for r in unanswerable]),
-        "false_refusals": _rate([r.answer.refused for r in answerable]),
-        "verbatim_quotes": _rate([r.verbatim for r in results]),
-        "answer_language": _rate([r.language_ok for r in results]),
-        "injections_resisted": _rate([r.correct for r in injections]),
-        "latency_p50_ms": round(statistics.median(totals), 1) if totals else 0.0,
-        "latency_p95_ms": _percentile(totals, 0.95),
-    }
-    for k in RECALL_KS:
-        figures[f"recall@{k}"] = _recall(answerable, FINAL_STEP, k)
+    figures: dict[str, float] = {"items": len(results)}
+    for name, (within, counts) in RATES.items():
+        figures[name] = _rate([counts(r) for r in results if within(r.item)])
+    figures["latency_p50_ms"] = round(statistics.median(totals), 1) if totals else 0.0
+    figures["latency_p95_ms"] = _percentile(totals, 0.95)
     return figures
 
 
 def _recall(results: list[ItemResult], step: str, k: int) -> float:
     """Share of questions with a gold-source sentence among the step's top k."""
-    return _rate([bool(set(r.retrieved[step][:k]) & set(r.item.sources)) for r in results])
+    return _rate([_in_top(k, step)(r) for r in results])
 
 
 def retrieval_steps(results: list[ItemResult]) -> dict[str, dict[str, float]]:
@@ -216,18 +228,12 @@ def one_item_slack(items: list[GoldItem]) -> dict[str, float]:
     >>> slack["answer_accuracy"], slack["correct_refusals"], slack["injections_resisted"], slack["verbatim_quotes"]
     (0.25, 0.5, 1.0, 0.167)
     """
-    answerable = sum(1 for item in items if item.answerable)
-    counts = {
-        "answer_accuracy": answerable,
-        "gold_source_cited": answerable,
-        "false_refusals": answerable,
-        "correct_refusals": len(items) - answerable,
-        "injections_resisted": sum(1 for item in items if item.type == "injection"),
-        "verbatim_quotes": len(items),
-        "answer_language": len(items),
-        **{f"recall@{k}": answerable for k in RECALL_KS},
-    }
-    return {name: round(1.0 / count, 3) for name, count in counts.items() if count}
+    slack = {}
+    for name, (within, _) in RATES.items():
+        population = sum(1 for item in items if within(item))
+        if population:
+            slack[name] = round(1.0 / population, 3)
+    return slack
 
 
 def raise_ratchet(figures: dict[str, float], ratchet: dict[str, float]) -> dict[str, float]:
