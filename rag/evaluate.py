@@ -66,6 +66,9 @@ class ItemResult:
     verbatim: bool
     language_ok: bool
     failures: list[str] = field(default_factory=list)
+    # each retrieval step's ranking: is the sentence one that answers (a gold
+    # source's sentence holding every expected fact)?
+    answering: dict[str, list[bool]] = field(default_factory=dict)
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -173,10 +176,21 @@ def _recall(results: list[ItemResult], step: str, k: int) -> float:
 
 
 def retrieval_steps(results: list[ItemResult]) -> dict[str, dict[str, float]]:
-    """recall@k of every retrieval step, to show what each step changes."""
+    """recall@k of every retrieval step, to show what each step changes: of a
+    gold article's sentence, and of a sentence that holds the answer (which an
+    article's other sentences do not)."""
     answerable = [r for r in results if r.item.answerable]
     steps = answerable[0].retrieved if answerable else {}
-    return {step: {f"recall@{k}": _recall(answerable, step, k) for k in RECALL_KS} for step in steps}
+    return {
+        step: {
+            **{f"recall@{k}": _recall(answerable, step, k) for k in RECALL_KS},
+            **{
+                f"answer@{k}": _rate([any(r.answering.get(step, [])[:k]) for r in answerable])
+                for k in RECALL_KS
+            },
+        }
+        for step in steps
+    }
 
 
 def breakdown(results: list[ItemResult], key: str) -> dict[str, dict[str, float]]:
@@ -286,9 +300,10 @@ def report_markdown(report: dict, baseline: dict | None = None) -> str:
             [[g, v["items"], v["correct"], v["language"]] for g, v in report[key].items()],
         )
     lines += ["", "## Retrieval steps", "", "Share of answerable questions with a sentence "
-              "of a gold article among the top k of each step.", ""]
+              "of a gold article (recall@k), and with a sentence of a gold article holding "
+              "every expected fact (answer@k), among the top k of each step.", ""]
     lines += _table(
-        ["step", *(f"recall@{k}" for k in RECALL_KS)],
+        ["step", *(f"recall@{k}" for k in RECALL_KS), *(f"answer@{k}" for k in RECALL_KS)],
         [[step, *recalls.values()] for step, recalls in report["retrieval_steps"].items()],
     )
     lines += ["", "## Failures", ""]
@@ -343,5 +358,13 @@ def run_gold(engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs
     for item in progress(items):
         answer, retrieved = engine.ask_with_retrieval(item.question)
         sources = {step: [s.source for s in ranked] for step, ranked in retrieved.steps.items()}
-        results.append(score_item(item, answer, sources, corpus_texts))
+        result = score_item(item, answer, sources, corpus_texts)
+        result.answering = {
+            step: [
+                s.source in item.sources and all(fact_found(f, s.text) for f in item.expected)
+                for s in ranked
+            ]
+            for step, ranked in retrieved.steps.items()
+        }
+        results.append(result)
     return results

@@ -159,7 +159,8 @@ class HybridRetriever:
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)
-        dense = self._typed_first([(stored_from_node(hit.node), hit.score or 0.0) for hit in hits], query)
+        scored = [(stored_from_node(hit.node), hit.score or 0.0) for hit in hits]
+        dense = self._typed_first(scored, query)
         for sentence in dense:
             self._by_id.setdefault(sentence.id, sentence)
         # At weight 0 BM25 only feeds the evaluation's step table: skip it otherwise.
@@ -173,5 +174,11 @@ class HybridRetriever:
         return Retrieved(
             sentences=final,
             top_similarity=float(hits[0].score or 0.0) if hits else 0.0,
-            steps={"dense": dense, "bm25": lexical, "fused": fused, "final": final},
+            steps={
+                "dense": [sentence for sentence, _ in scored],
+                "typed": dense,  # dense with the answer-type bonus
+                "bm25": lexical,
+                "fused": fused,
+                "final": final,
+            },
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer import Answer, Citation
-from rag.evaluate import GoldItem, check_ratchet, load_gold, score_item, summarise
+from rag.evaluate import GoldItem, check_ratchet, load_gold, retrieval_steps, score_item, summarise
 
 from .conftest import MODEL_DIR, SEEDS
 from .test_cli import run
@@ -52,6 +52,17 @@ def test_refusal_scoring_and_summary() -> None:
     figures = summarise(results)
     assert figures["false_refusals"] == 1.0 and figures["correct_refusals"] == 1.0
     assert figures["recall@1"] == 0.0 and figures["recall@3"] == 1.0
+
+
+def test_retrieval_steps_tell_the_answering_sentence_from_its_article() -> None:
+    # Both steps rank a sentence of the gold article first; only "typed" ranks
+    # the sentence that holds the answer within the top 3.
+    result = score_item(GOLD_ITEM, _answer("Three hours [1]."), {"dense": ["a.txt"] * 4, "typed": ["a.txt"] * 4}, {})
+    result.answering = {"dense": [False, False, False, True], "typed": [False, True, False, False]}
+    steps = retrieval_steps([result])
+    assert steps["dense"]["recall@1"] == steps["typed"]["recall@1"] == 1.0
+    assert (steps["dense"]["answer@3"], steps["dense"]["answer@6"]) == (0.0, 1.0)
+    assert (steps["typed"]["answer@1"], steps["typed"]["answer@3"]) == (0.0, 1.0)
 
 
 def test_ratchet_false_refusals_may_not_rise() -> None:
