@@ -15,7 +15,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from rag.language import LANGUAGE_NAMES
+from rag.language import LANGUAGE_NAMES, answer_language
+from rag.numerals import canonical, is_number
 from rag.retrieve import STOPWORDS
 from rag.store import StoredSentence
 
@@ -114,21 +115,32 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub(" ", text)
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", ".") for n in _NUMBER.findall(text)}
+def _numbers(text: str, language: str = "") -> set[str]:
+    """Numbers written in digits, and (when the language is given) in words."""
+    found = {n.replace(",", ".") for n in _NUMBER.findall(text)}
+    if language:
+        found |= {c for c in (canonical(w, language) for w in _WORD.findall(text)) if is_number(c)}
+    return found
 
 
-def unsupported_numbers(answer: str, cited: list[StoredSentence], question: str = "") -> set[str]:
+def unsupported_numbers(
+    answer: str, cited: list[StoredSentence], question: str = "", language: str = ""
+) -> set[str]:
     """Numbers in the answer found in none of the cited sentences nor the question.
 
-    >>> s = StoredSentence("i", "a.txt", 0, 1, "The talks lasted 3 hours in 2019.", "en", "", "", 0)
-    >>> unsupported_numbers("They lasted 3 hours [1] and cost 5 [1].", [s])
+    ``language`` is the answer's (and question's); number words count too
+    then, so "zwei Stunden" is not supported by "about three hours".
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "The talks lasted three hours in 2019.", "en", "", "", 0)
+    >>> unsupported_numbers("They lasted 3 hours [1] and cost 5 [1].", [s], language="en")
     {'5'}
+    >>> unsupported_numbers("Sie dauerten zwei Stunden [1].", [s], language="de")
+    {'2'}
     """
-    supported = _numbers(question)
+    supported = _numbers(question, language)
     for sentence in cited:
-        supported |= _numbers(sentence.text)
-    return _numbers(strip_markers(answer)) - supported
+        supported |= _numbers(sentence.text, sentence.language)
+    return _numbers(strip_markers(answer), language) - supported
 
 
 def is_bare(text: str) -> bool:
@@ -151,19 +163,28 @@ def unmatched_numbers(question: str, evidence: list[StoredSentence]) -> set[str]
     return _numbers(question) - set().union(*(_numbers(s.text) for s in evidence))
 
 
-def key_terms(text: str) -> set[str]:
+def key_terms(text: str, language: str = "") -> set[str]:
     """Content words and numbers, folded to a 5-letter prefix so inflections
-    and compounds meet ("hours"/"hour", "Syriens"/"Syrien").
+    and compounds meet ("hours"/"hour", "Syriens"/"Syrien"). Given the text's
+    language, number words, weekdays and months become language-neutral
+    tokens (:mod:`rag.numerals`), so "fire" (Norwegian) meets "four".
 
     >>> sorted(key_terms("The talks lasted about three hours [1]."))
     ['about', 'hours', 'laste', 'talks', 'three']
+    >>> sorted(key_terms("The talks lasted about three hours on Saturday.", "en"))
+    ['#day5', '3', 'about', 'hours', 'laste', 'talks']
+    >>> key_terms("fire soner", "no") & key_terms("four zones", "en")
+    {'4'}
     """
-    words = _WORD.findall(strip_markers(text))
-    return {
-        w.casefold()[:5]
-        for w in words
-        if w.isdigit() or (len(w) > 2 and w.casefold() not in STOPWORDS)
-    }
+    terms = set()
+    for word in _WORD.findall(strip_markers(text)):
+        folded = word.casefold()
+        token = canonical(word, language) if language else folded
+        if token != folded:
+            terms.add(token)
+        elif word.isdigit() or (len(word) > 2 and folded not in STOPWORDS):
+            terms.add(folded[:5])
+    return terms
 
 
 def echoes(text: str, source: str, run: int = 6) -> bool:
@@ -216,7 +237,7 @@ def attribute(
     >>> attribute({"19", "soldi"}, [], ev, "19 soldiers.")
     [2]
     """
-    held = [novel & key_terms(sentence.text) for sentence in evidence]
+    held = [novel & key_terms(sentence.text, sentence.language) for sentence in evidence]
     if cited:
         first = cited[0]
         rivals = [n for n, h in enumerate(held, start=1) if h == held[first - 1]]
@@ -267,16 +288,21 @@ def compose(
         return refusal
     if confidential and echoes(text, confidential):
         return refusal
-    asked = key_terms(question)
-    novel = key_terms(text) - asked
+    asked = key_terms(question, language)
+    # Words are read in the reply's own language: "to" is 2 in Danish only.
+    replied_in = answer_language(strip_markers(text), language)
+    answered = key_terms(text, replied_in)
+    novel = answered - asked
     if not novel:
         return refusal
-    if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not key_terms(text) & asked:
+    if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not answered & asked:
         # A sentence-long reply that shares nothing with the question is not an
         # answer to it (typically an injected instruction the model followed).
         return refusal
     cited_holding = [
-        n for n in cited_numbers(text, len(evidence)) if novel & key_terms(evidence[n - 1].text)
+        n
+        for n in cited_numbers(text, len(evidence))
+        if novel & key_terms(evidence[n - 1].text, evidence[n - 1].language)
     ]
     numbers = attribute(novel, cited_holding, evidence, text, closeness)
     if not numbers:
@@ -284,7 +310,7 @@ def compose(
     if numbers != cited_holding[: len(numbers)] or not cited_holding:
         text = _cite(text, numbers)
     cited = [evidence[n - 1] for n in numbers]
-    if unsupported_numbers(text, cited, question):
+    if unsupported_numbers(text, cited, question, replied_in):
         return refusal
     # Renumber markers to the citation list's order: [4] -> [1] if 4 was cited first.
     order = {n: i + 1 for i, n in enumerate(numbers)}
