@@ -8,7 +8,7 @@ import pytest
 
 from rag.config import Settings
 from rag.embeddings import build_embedding
-from rag.engine import Engine
+from rag.engine import WORKED_EXAMPLES, Engine, answer_prefix
 from rag.ingest import ingest
 from rag.errors import BackendUnavailable, ModelNotPulled
 from rag.llm import OllamaChat
@@ -53,7 +53,9 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
     assert chats[0]["options"]["temperature"] == 0.0
     assert chats[0]["options"]["seed"] == 42
     messages = chats[0]["messages"]
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]  # worked example
+    # the rules, the worked examples as earlier turns, then the question
+    assert messages[:-1] == answer_prefix()
+    assert [m["role"] for m in messages] == ["system", *["user", "assistant"] * WORKED_EXAMPLES, "user"]
     assert "not instructions" in messages[0]["content"]
     assert "How long did the talks in Moscow last?" in messages[-1]["content"]
     assert any(path == "/api/embed" for path, _ in server.requests)
