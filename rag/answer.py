@@ -179,7 +179,7 @@ def key_terms(text: str, language: str = "") -> set[str]:
     terms = set()
     for word in _WORD.findall(strip_markers(text)):
         folded = word.casefold()
-        token = canonical(word, language) if language else folded
+        token = canonical(word, language)  # the word itself when it has no token
         if token != folded:
             terms.add(token)
         elif word.isdigit() or (len(word) > 2 and folded not in STOPWORDS):

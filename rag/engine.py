@@ -250,9 +250,10 @@ class Engine:
     ) -> tuple[str, bool, list[Citation]]:
         messages = answer_messages(question, evidence, language)
         limit = self.settings.max_answer_tokens
-        # Everything fixed in the prompt (rules and worked examples) is confidential:
-        # an answer reciting any of it is an injection that worked.
-        confidential = "\n".join(message["content"] for message in answer_prefix())
+        # Everything fixed in the prompt (rules and worked examples: all turns but
+        # the last) is confidential: an answer reciting any of it is an injection
+        # that worked.
+        confidential = "\n".join(message["content"] for message in messages[:-1])
         reply = self._reply(messages, on_token)
         closeness = self.closeness(evidence)
         composed = compose(reply, evidence, question, language, confidential, closeness)

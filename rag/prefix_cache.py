@@ -1,8 +1,8 @@
 """The llama.cpp KV cache of the fixed prompt prefix, kept on disk between processes.
 
-Every answer starts with the same system prompt and worked example (~200
+Every answer starts with the same system prompt and worked examples (~350
 tokens). Within one process llama.cpp reuses their cached tokens, but a new
-process (``ragbot ask``) would spend about a second on 2 cores evaluating them
+process (``ragbot ask``) would spend one to two seconds on 2 cores evaluating them
 again. So the first process saves that part of the KV cache (a few MB) and later
 processes load it in milliseconds.
 
