@@ -116,10 +116,18 @@ def strip_markers(text: str) -> str:
 
 
 def _numbers(text: str, language: str = "") -> set[str]:
-    """Numbers written in digits, and (when the language is given) in words."""
+    """Numbers written in digits, and (when the language is given) in words.
+
+    Digits are read whole ("2,000" is one number, never "2" and "000").
+
+    >>> sorted(_numbers("Pulling 2,000 troops in three days.", "en"))
+    ['2.000', '3']
+    """
     found = {n.replace(",", ".") for n in _NUMBER.findall(text)}
-    if language:
-        found |= {c for c in (canonical(w, language) for w in _WORD.findall(text)) if is_number(c)}
+    for word in _WORD.findall(text):
+        token = canonical(word, language)
+        if is_number(token) and not word.isdigit():
+            found.add(token)
     return found
 
 

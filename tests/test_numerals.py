@@ -57,3 +57,12 @@ def test_a_translated_fact_is_held_by_its_source(reply: str, question: str, evid
     answer, was_refused, citations = compose(reply, [evidence], question, "en")
     assert was_refused is refused
     assert [c.quote for c in citations] == ([] if refused else [evidence.text])
+
+
+def test_digit_groups_are_one_number() -> None:
+    # "2,000" must not support an answer's "2" (nor "000").
+    troops = StoredSentence("e1", "d.txt", 0, 60, "Trump announced pulling 2,000 American troops out of Syria.", "en", "", "", 0)
+    _, refused, _ = compose("Trump will pull 2 troops out of Syria [1].", [troops], "How many troops will leave Syria?", "en")
+    assert refused
+    answer, refused, _ = compose("Trump will pull 2,000 troops out of Syria [1].", [troops], "How many troops will leave Syria?", "en")
+    assert not refused and "2,000" in answer
