@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
@@ -87,9 +88,28 @@ def load_gold(path: Path) -> list[GoldItem]:
     return items
 
 
+SHORT_FACT_CHARS = 3
+
+
 def fact_found(alternatives: list[str], answer: str) -> bool:
+    """Whether ``answer`` holds one of the alternatives, starting at a word.
+
+    A fact may end inside a word ("Million" in "Millionen", "Erdogan" in
+    "Erdogans"), but a short one must be a whole word: "to" (Danish two) is
+    not found in "tog" or "torsdag", nor "IS" in "this".
+
+    >>> fact_found(["to", "2"], "Tyrkiet tog initiativ torsdag."), fact_found(["to", "2"], "Der blev dræbt to soldater.")
+    (False, True)
+    >>> fact_found(["Million"], "fast eine Million Menschen"), fact_found(["Million"], "Millionen")
+    (True, True)
+    """
     text = answer.casefold()
-    return any(alt.casefold() in text for alt in alternatives)
+    for alternative in alternatives:
+        fact = re.escape(alternative.casefold())
+        end = r"(?!\w)" if len(alternative) <= SHORT_FACT_CHARS else ""
+        if re.search(rf"(?<!\w){fact}{end}", text):
+            return True
+    return False
 
 
 def _answer_language(answer: Answer) -> str:
