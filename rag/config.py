@@ -128,7 +128,7 @@ class Settings(BaseSettings):
         None,
         description="Refuse without asking the LLM when the best dense similarity is below "
         "this (off-topic questions, trivia). Empty: the embedding model's calibrated value "
-        "(0.82 for the embedded e5; off for Ollama models).",
+        "(0.81 for the embedded e5; off for Ollama models).",
     )
     max_question_chars: int = Field(
         500, ge=10, description="Longest question accepted, in characters."
