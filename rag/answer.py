@@ -298,7 +298,7 @@ def compose(
         return refusal
     asked = key_terms(question, language)
     # Words are read in the reply's own language: "to" is 2 in Danish only.
-    replied_in = answer_language(strip_markers(text), language)
+    replied_in = answer_language(strip_markers(text), language, asked=language)
     answered = key_terms(text, replied_in)
     novel = answered - asked
     if not novel:

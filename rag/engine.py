@@ -259,7 +259,7 @@ class Engine:
         composed = compose(reply, evidence, question, language, confidential, closeness)
 
         def foreign(text: str) -> bool:
-            return answer_language(strip_markers(text), language) != language
+            return answer_language(strip_markers(text), language, asked=language) != language
 
         bare = is_bare(reply)
         if composed[1] or not (bare or foreign(composed[0])):

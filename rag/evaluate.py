@@ -112,8 +112,8 @@ def fact_found(alternatives: list[str], answer: str) -> bool:
     return False
 
 
-def _answer_language(answer: Answer) -> str:
-    return answer_language(strip_markers(answer.answer), default="?")
+def _answer_language(answer: Answer, asked: str) -> str:
+    return answer_language(strip_markers(answer.answer), default="?", asked=asked)
 
 
 def score_item(
@@ -139,7 +139,7 @@ def score_item(
     )
     if not verbatim:
         failures.append("quote not verbatim")
-    answer_language = _answer_language(answer)
+    answer_language = _answer_language(answer, item.language)
     language_ok = answer_language == item.language
     if not language_ok:
         failures.append(f"answer language {answer_language}")
