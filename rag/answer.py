@@ -34,6 +34,7 @@ _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
 BARE_ANSWER_WORDS = 3
+_SPELLING_FAMILY = {"no": "da", "sv": "da"}  # Scandinavian texts share most words
 
 
 @dataclass
@@ -279,6 +280,7 @@ def compose(
     language: str,
     confidential: str = "",
     closeness: Closeness | None = None,
+    related: Callable[[str], bool] | None = None,
 ) -> tuple[str, bool, list[Citation]]:
     """Turn the model's reply into (answer, refused, citations).
 
@@ -288,7 +290,9 @@ def compose(
     that holds it is attributed to the evidence sentence that does, or
     refused. Numbers must occur in a cited sentence or the question. A reply
     of a sentence's length that shares no key term with the question, or
-    that recites ``confidential`` text (the prompt's rules and examples), is refused.
+    that recites ``confidential`` text (the prompt's rules and examples), is refused,
+    unless it is in another language and ``related`` (whether a text is close
+    in meaning to the question) says it is about the question.
     """
     text = reply.strip()
     refusal = refusal_text(language), True, []
@@ -306,7 +310,12 @@ def compose(
     if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not answered & asked:
         # A sentence-long reply that shares nothing with the question is not an
         # answer to it (typically an injected instruction the model followed).
-        return refusal
+        # Words can only be compared within one language (Danish and Norwegian
+        # spell alike): a reply in another passes if its meaning is close to
+        # the question's, and the engine then asks for it in the question's language.
+        comparable = _SPELLING_FAMILY.get(replied_in, replied_in) == _SPELLING_FAMILY.get(language, language)
+        if comparable or related is None or not related(strip_markers(text)):
+            return refusal
     cited_holding = [
         n
         for n in cited_numbers(text, len(evidence))

@@ -27,7 +27,12 @@ from rag.answer import (
     unmatched_numbers,
 )
 from rag.config import Settings
-from rag.embeddings import build_embedding, embedding_identity, min_relevance
+from rag.embeddings import (
+    CALIBRATED_MIN_REPLY_RELATEDNESS,
+    build_embedding,
+    embedding_identity,
+    min_relevance,
+)
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES, answer_language, detect_language
 from rag.llm import ChatModel, Message, build_chat_model
@@ -227,6 +232,22 @@ class Engine:
 
         return measure
 
+    def related_to(self, question: str) -> Callable[[str], bool] | None:
+        """Whether a text is close in meaning to ``question``, for embedding
+        models with a calibrated floor (see ``CALIBRATED_MIN_REPLY_RELATEDNESS``)."""
+        floor = CALIBRATED_MIN_REPLY_RELATEDNESS.get(self.embedding_identity)
+        if floor is None:
+            return None
+
+        def related(text: str) -> bool:
+            probe, reply = (
+                np.asarray(self.embed_model.get_query_embedding(t), dtype=np.float32) for t in (question, text)
+            )
+            norm = float(np.linalg.norm(probe) * np.linalg.norm(reply)) or 1.0
+            return float(probe @ reply) / norm >= floor
+
+        return related
+
     def _reply(self, messages: list[Message], on_token: Callable[[str], None] | None) -> str:
         limit = self.settings.max_answer_tokens
         if on_token is None:
@@ -256,7 +277,8 @@ class Engine:
         confidential = "\n".join(message["content"] for message in messages[:-1])
         reply = self._reply(messages, on_token)
         closeness = self.closeness(evidence)
-        composed = compose(reply, evidence, question, language, confidential, closeness)
+        related = self.related_to(question)
+        composed = compose(reply, evidence, question, language, confidential, closeness, related)
 
         def foreign(text: str) -> bool:
             return answer_language(strip_markers(text), language, asked=language) != language
@@ -277,7 +299,7 @@ class Engine:
             [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": follow_up.strip()}],
             max_tokens=limit,
         )
-        rewritten = compose(second, evidence, question, language, confidential, closeness)
+        rewritten = compose(second, evidence, question, language, confidential, closeness, related)
         if rewritten[1] or (not bare and foreign(rewritten[0])):
             return composed
         return rewritten

@@ -88,6 +88,15 @@ def test_sentence_unrelated_to_the_question_is_refused() -> None:
     assert refused
 
 
+@pytest.mark.parametrize(("about_the_question", "refused"), [(True, False), (False, True)])
+def test_reply_in_another_language_is_judged_on_its_meaning(about_the_question: bool, refused: bool) -> None:
+    # Norwegian question, English reply: no word in common, the same meaning.
+    reply = "Turkey lost 34 soldiers in 2020 [2]."
+    question = "Hvor mange soldater mistet Tyrkia?"
+    result = compose(reply, EVIDENCE, question, "no", related=lambda text: about_the_question)
+    assert result[1] is refused
+
+
 def test_citation_of_a_sentence_in_another_language_stands_when_closest_in_meaning() -> None:
     danish = StoredSentence("d", "b.txt", 0, 60, "En tyrkisk soldat blev dræbt ved grænsebyen Manbij.", "da", "", "", 0)
     english = StoredSentence("e", "c.txt", 0, 60, "Turkish forces took positions in northern Syria.", "en", "", "", 1)
