@@ -324,15 +324,14 @@ def compose(
     cited = cited_numbers(text, len(evidence))
     if not cited_holding and cited and closeness is not None:
         # Words cannot show that an English answer's "soldier" is the Danish
-        # sentence's "soldat". When the model cited a sentence in another
-        # language and the answer is closest in meaning to that sentence of
-        # all the evidence, the model's citation stands (its numbers are
-        # still checked below).
+        # sentence's "soldat", nor (5-letter prefixes) that "Rusland" is in
+        # "russiskproduserte". When the answer is closest in meaning to the
+        # sentence the model cited of all the evidence, the model's citation
+        # stands (its numbers are still checked below).
         first = cited[0]
-        if evidence[first - 1].language != replied_in:
-            near = closeness(strip_markers(text))
-            if near[first - 1] >= max(near):
-                cited_holding = [first]
+        near = closeness(strip_markers(text))
+        if near[first - 1] >= max(near):
+            cited_holding = [first]
     numbers = attribute(novel, cited_holding, evidence, text, closeness)
     if not numbers:
         return refusal

@@ -97,7 +97,7 @@ def test_reply_in_another_language_is_judged_on_its_meaning(about_the_question: 
     assert result[1] is refused
 
 
-def test_citation_of_a_sentence_in_another_language_stands_when_closest_in_meaning() -> None:
+def test_citation_stands_when_the_answer_is_closest_to_it_in_meaning() -> None:
     danish = StoredSentence("d", "b.txt", 0, 60, "En tyrkisk soldat blev dræbt ved grænsebyen Manbij.", "da", "", "", 0)
     english = StoredSentence("e", "c.txt", 0, 60, "Turkish forces took positions in northern Syria.", "en", "", "", 1)
     reply = "A Turkish soldier was killed near Manbij [1]."
