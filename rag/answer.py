@@ -316,12 +316,8 @@ def compose(
         comparable = _SPELLING_FAMILY.get(replied_in, replied_in) == _SPELLING_FAMILY.get(language, language)
         if comparable or related is None or not related(strip_markers(text)):
             return refusal
-    cited_holding = [
-        n
-        for n in cited_numbers(text, len(evidence))
-        if novel & key_terms(evidence[n - 1].text, evidence[n - 1].language)
-    ]
     cited = cited_numbers(text, len(evidence))
+    cited_holding = [n for n in cited if novel & key_terms(evidence[n - 1].text, evidence[n - 1].language)]
     if not cited_holding and cited and closeness is not None:
         # Words cannot show that an English answer's "soldier" is the Danish
         # sentence's "soldat", nor (5-letter prefixes) that "Rusland" is in

@@ -71,6 +71,8 @@ def answer_language(text: str, default: str = DEFAULT_LANGUAGE, asked: str | Non
     for value in _detector().compute_language_confidence_values(kept):
         code = _CODES[value.language]  # Norwegian: the likelier of Bokmål and Nynorsk
         likelihood[code] = max(likelihood.get(code, 0.0), value.value)
+    if not likelihood:
+        return default
     best = max(likelihood, key=likelihood.__getitem__)
     if likelihood.get(asked, 0.0) >= AMBIGUITY_RATIO * likelihood[best]:
         return asked
