@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from rag.answer_type import answer_type, holds
 from rag.language import LANGUAGE_NAMES, answer_language
 from rag.numerals import canonical, is_number
 from rag.retrieve import STOPWORDS
@@ -172,6 +173,42 @@ def unmatched_numbers(question: str, evidence: list[StoredSentence]) -> set[str]
     return _numbers(question) - set().union(*(_numbers(s.text) for s in evidence))
 
 
+QUOTE_COVERAGE = 0.5
+
+
+def quote_instead(reply: str, evidence: list[StoredSentence], question: str, language: str) -> str | None:
+    """The sentence a reply cites, as the answer, when the reply only restates the question.
+
+    A small model often answers "Where did the talks take place on
+    Thursday?" with "The talks took place on Thursday [1]." although
+    sentence 1 says where. That sentence is the answer when it can be
+    shown as one: it is in the question's language (Danish and Norwegian
+    count as one), holds the kind of answer asked for (a number, a date,
+    a duration; see :mod:`rag.answer_type`) and has at least half the
+    question's key terms. Otherwise None, and the reply is refused.
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "Efter samtaler i Ankara torsdag aften er Putin og Erdogan enige.", "da", "", "", 0)
+    >>> quote_instead("Samtalerne fandt sted torsdag aften [1].", [s], "Hvor fandt samtalerne mellem Putin og Erdogan sted torsdag aften?", "da")
+    'Efter samtaler i Ankara torsdag aften er Putin og Erdogan enige [1].'
+    >>> quote_instead("Samtalerne varede længe [1].", [s], "Hvor længe varede samtalerne?", "da") is None
+    True
+    """
+    cited = cited_numbers(reply, len(evidence))
+    if not cited:
+        return None
+    sentence = evidence[cited[0] - 1]
+    if _SPELLING_FAMILY.get(sentence.language, sentence.language) != _SPELLING_FAMILY.get(language, language):
+        return None
+    kind = answer_type(question)
+    if kind is not None and not holds(sentence.text, kind, sentence.language):
+        return None
+    asked = key_terms(question, language)
+    shared = asked & key_terms(sentence.text, sentence.language)
+    if not asked or len(shared) < QUOTE_COVERAGE * len(asked):
+        return None
+    return _cite(sentence.text, [cited[0]])
+
+
 def key_terms(text: str, language: str = "") -> set[str]:
     """Content words and numbers, folded to a 5-letter prefix so inflections
     and compounds meet ("hours"/"hour", "Syriens"/"Syrien"). Given the text's
@@ -306,7 +343,10 @@ def compose(
     answered = key_terms(text, replied_in)
     novel = answered - asked
     if not novel:
-        return refusal
+        quoted = quote_instead(text, evidence, question, language)
+        if quoted is None:
+            return refusal
+        return compose(quoted, evidence, question, language, confidential, closeness, related)
     if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not answered & asked:
         # A sentence-long reply that shares nothing with the question is not an
         # answer to it (typically an injected instruction the model followed).

@@ -115,3 +115,21 @@ def test_citation_stands_when_the_answer_is_closest_to_it_in_meaning() -> None:
     # Otherwise the sentence sharing the answer's words is cited, as before.
     moved = compose(reply, [danish, english], question, "en", closeness=closest_to_english)
     assert [c.source for c in moved[2]] == ["c.txt"]
+
+
+@pytest.mark.parametrize(
+    ("sentence_language", "quoted"),
+    [("no", True), ("da", True), ("en", False)],  # shown only in the question's language (family)
+)
+def test_reply_restating_the_question_is_answered_with_the_sentence_it_cites(
+    sentence_language: str, quoted: bool
+) -> None:
+    text = "Etter samtaler i Ankara torsdag kveld er Putin og Erdogan enige."
+    sentence = StoredSentence("n", "n.txt", 0, len(text), text, sentence_language, "", "", 0)
+    reply = "Samtalene mellom Putin og Erdogan fant sted torsdag kveld [1]."
+    question = "Hvor fant samtalene mellom Putin og Erdogan sted torsdag kveld?"
+    answer, refused, citations = compose(reply, [sentence], question, "no")
+    if quoted:
+        assert not refused and "Ankara" in answer and [c.quote for c in citations] == [text]
+    else:
+        assert refused
