@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from rag.answer_type import answer_type, holds
-from rag.language import LANGUAGE_NAMES, answer_language
+from rag.language import LANGUAGE_NAMES, answer_language, spelled_alike
 from rag.numerals import canonical, is_number
 from rag.retrieve import STOPWORDS
 from rag.store import StoredSentence
@@ -35,7 +35,6 @@ _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"\w+")
 BARE_ANSWER_WORDS = 3
-_SPELLING_FAMILY = {"no": "da", "sv": "da"}  # Scandinavian texts share most words
 
 
 @dataclass
@@ -197,7 +196,7 @@ def quote_instead(reply: str, evidence: list[StoredSentence], question: str, lan
     if not cited:
         return None
     sentence = evidence[cited[0] - 1]
-    if _SPELLING_FAMILY.get(sentence.language, sentence.language) != _SPELLING_FAMILY.get(language, language):
+    if not spelled_alike(sentence.language, language):
         return None
     kind = answer_type(question)
     if kind is not None and not holds(sentence.text, kind, sentence.language):
@@ -353,8 +352,7 @@ def compose(
         # Words can only be compared within one language (Danish and Norwegian
         # spell alike): a reply in another passes if its meaning is close to
         # the question's, and the engine then asks for it in the question's language.
-        comparable = _SPELLING_FAMILY.get(replied_in, replied_in) == _SPELLING_FAMILY.get(language, language)
-        if comparable or related is None or not related(strip_markers(text)):
+        if spelled_alike(replied_in, language) or related is None or not related(strip_markers(text)):
             return refusal
     cited = cited_numbers(text, len(evidence))
     cited_holding = [n for n in cited if novel & key_terms(evidence[n - 1].text, evidence[n - 1].language)]

@@ -53,6 +53,10 @@ def validate_question(question: str, max_chars: int) -> str:
     return cleaned
 
 
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b) / (float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0)
+
+
 Turn = tuple[str, str]  # (question, answer text) of an earlier exchange
 TURNS_KEPT = 6  # earlier exchanges a conversation remembers (condense reads the last 3)
 
@@ -209,26 +213,31 @@ class Engine:
         """
         return self.ask_with_retrieval(question, history, on_token, language)[0]
 
+    def _embedded(self, text: str) -> np.ndarray:
+        return np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
+
     def closeness(self, evidence: list[StoredSentence]) -> Closeness:
         """Cosine similarity of a text to each evidence sentence, from the stored vectors.
 
         Used only to choose between evidence sentences that hold the same
-        facts, so it costs one query embedding when it is needed at all.
+        facts, so it costs one query embedding when it is needed at all; the
+        checks of one reply ask about the same text more than once, so each
+        text is measured once.
         """
+        measured: dict[str, list[float]] = {}
 
         def measure(text: str) -> list[float]:
+            if text in measured:
+                return measured[text]
             rows = self.collection.get(ids=[s.id for s in evidence], include=["embeddings"])
             stored = dict(zip(rows["ids"], rows["embeddings"]))
-            probe = np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
-            result = []
-            for sentence in evidence:
-                if sentence.id not in stored:  # re-ingested meanwhile: never the closest
-                    result.append(-1.0)
-                    continue
-                vector = np.asarray(stored[sentence.id], dtype=np.float32)
-                norm = float(np.linalg.norm(probe) * np.linalg.norm(vector)) or 1.0
-                result.append(float(probe @ vector) / norm)
-            return result
+            probe = self._embedded(text)
+            # A sentence re-ingested meanwhile is never the closest.
+            measured[text] = [
+                _cosine(probe, np.asarray(stored[s.id], dtype=np.float32)) if s.id in stored else -1.0
+                for s in evidence
+            ]
+            return measured[text]
 
         return measure
 
@@ -238,15 +247,7 @@ class Engine:
         floor = CALIBRATED_MIN_REPLY_RELATEDNESS.get(self.embedding_identity)
         if floor is None:
             return None
-
-        def related(text: str) -> bool:
-            probe, reply = (
-                np.asarray(self.embed_model.get_query_embedding(t), dtype=np.float32) for t in (question, text)
-            )
-            norm = float(np.linalg.norm(probe) * np.linalg.norm(reply)) or 1.0
-            return float(probe @ reply) / norm >= floor
-
-        return related
+        return lambda text: _cosine(self._embedded(question), self._embedded(text)) >= floor
 
     def _reply(self, messages: list[Message], on_token: Callable[[str], None] | None) -> str:
         limit = self.settings.max_answer_tokens
