@@ -36,6 +36,7 @@ from rag.embeddings import (
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES, answer_language, detect_language
 from rag.llm import ChatModel, Message, build_chat_model
+from rag.names import CorpusVocabulary
 from rag.prompts import render
 from rag.retrieve import HybridRetriever, Retrieved
 from rag.store import Store, StoredSentence
@@ -137,6 +138,7 @@ class Engine:
             ChromaVectorStore(chroma_collection=collection), embed_model=self.embed_model
         )
         self.collection = collection
+        self.vocabulary = CorpusVocabulary([s.text for s in sentences] + sorted({s.title for s in sentences}))
         self.retriever = HybridRetriever.from_settings(vector_index, sentences, self.settings)
         self.sentences = sentences
 
@@ -321,9 +323,14 @@ class Engine:
         retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
-        if retrieved.top_similarity < self.min_relevance or unmatched_numbers(question, evidence):
-            # Nothing retrieved is about this (or about the year it asks about):
-            # refuse without spending seconds on the LLM.
+        if (
+            retrieved.top_similarity < self.min_relevance
+            or unmatched_numbers(question, evidence)
+            or self.vocabulary.unknown_names(question, detect_language(question))
+        ):
+            # Nothing retrieved is about this, or about the year it asks about,
+            # or the corpus never names what it asks about: refuse without
+            # spending seconds on the LLM.
             text, refused, citations = refusal_text(language), True, []
         else:
             text, refused, citations = self._generate(question, evidence, language, on_token)

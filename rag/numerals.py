@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 # Babel's locale for each ISO code ragbot uses (Norwegian: Bokmål).
-_LOCALES = {"en": "en", "da": "da", "no": "nb", "de": "de", "sv": "sv"}
+BABEL_LOCALES = {"en": "en", "da": "da", "no": "nb", "de": "de", "sv": "sv"}
 # 1 is left out: "en", "et", "ein", "one" are also articles and pronouns.
 _NUMBERS = [*range(2, 21), *range(30, 100, 10)]
 # Words that are also common words of their own language.
@@ -35,7 +35,7 @@ def _table(language: str) -> dict[str, str]:
     from babel.dates import get_day_names, get_month_names
     from num2words import num2words
 
-    locale = _LOCALES.get(language)
+    locale = BABEL_LOCALES.get(language)
     if locale is None:
         return {}
     table: dict[str, str] = {}

@@ -41,6 +41,19 @@ def test_trivia_outside_the_corpus_is_refused(qwen_engine) -> None:
     assert answer.citations == []
 
 
+def test_question_about_a_country_the_corpus_never_names_is_refused_before_the_llm(
+    qwen_engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_llm(*args, **kwargs):
+        raise AssertionError("the LLM was asked")
+
+    monkeypatch.setattr(qwen_engine.chat_model, "chat", no_llm)
+    monkeypatch.setattr(qwen_engine.chat_model, "stream", no_llm)
+    answer = qwen_engine.ask("Hva sa Erdogan om Hellas?")
+    assert answer.refused and answer.citations == []
+    assert answer.answer == "Det står ikke i kildene."
+
+
 def test_cli_json_contract_with_real_models(seeded_store) -> None:
     result = run(
         "ask", "--json", "How many Turkish soldiers were killed in the air strike?",
