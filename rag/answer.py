@@ -309,6 +309,15 @@ def _cite(text: str, numbers: list[int]) -> str:
     return f"{text[:-1].rstrip()} {marker}{text[-1]}" if text[-1] in ".!?" else f"{text} {marker}"
 
 
+def _cites_the_question(reply: str, evidence: list[StoredSentence], asked: set[str], language: str) -> bool:
+    """Whether the first sentence ``reply`` cites is in ``language`` and shares a key term with the question."""
+    cited = cited_numbers(reply, len(evidence))
+    if not cited:
+        return False
+    sentence = evidence[cited[0] - 1]
+    return spelled_alike(sentence.language, language) and bool(asked & key_terms(sentence.text, sentence.language))
+
+
 def compose(
     reply: str,
     evidence: list[StoredSentence],
@@ -327,8 +336,9 @@ def compose(
     refused. Numbers must occur in a cited sentence or the question. A reply
     of a sentence's length that shares no key term with the question, or
     that recites ``confidential`` text (the prompt's rules and examples), is refused,
-    unless it is in another language and ``related`` (whether a text is close
-    in meaning to the question) says it is about the question.
+    unless the sentence it cites shares a key term with the question, or the
+    reply is in another language and ``related`` (whether a text is close in
+    meaning to the question) says it is about the question.
     """
     text = reply.strip()
     refusal = refusal_text(language), True, []
@@ -348,11 +358,18 @@ def compose(
         return compose(quoted, evidence, question, language, confidential, closeness, related)
     if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not answered & asked:
         # A sentence-long reply that shares nothing with the question is not an
-        # answer to it (typically an injected instruction the model followed).
-        # Words can only be compared within one language (Danish and Norwegian
-        # spell alike): a reply in another passes if its meaning is close to
-        # the question's, and the engine then asks for it in the question's language.
-        if spelled_alike(replied_in, language) or related is None or not related(strip_markers(text)):
+        # answer to it (typically an injected instruction the model followed),
+        # unless the sentence it cites does share the question's words ("They
+        # met in Moscow" for "Where did they meet?", from a sentence on their
+        # meeting). Words can only be compared within one language (Danish and
+        # Norwegian spell alike): a reply in another passes if its meaning is
+        # close to the question's, and the engine then asks for it in the
+        # question's language. (Meaning cannot judge replies in the question's
+        # own language: e5 finds any two Danish texts close.)
+        if spelled_alike(replied_in, language):
+            if not _cites_the_question(text, evidence, asked, language):
+                return refusal
+        elif related is None or not related(strip_markers(text)):
             return refusal
     cited = cited_numbers(text, len(evidence))
     cited_holding = [n for n in cited if novel & key_terms(evidence[n - 1].text, evidence[n - 1].language)]

@@ -31,7 +31,7 @@ from rag.errors import ConfigError
 from rag.language import answer_language
 
 RECALL_KS = (1, 3, 6)
-FINAL_STEP = "final"  # fused + per-language quota: the ranking evidence is taken from
+FINAL_STEP = "final"  # fused + per-language quota + named language: the ranking evidence is taken from
 # Figures the ratchet holds at their best level; for these, lower is better.
 LOWER_IS_BETTER = ("false_refusals",)
 FIGURES = (

@@ -90,3 +90,46 @@ def answer_language(text: str, default: str = DEFAULT_LANGUAGE, asked: str | Non
     if likelihood.get(asked, 0.0) >= AMBIGUITY_RATIO * likelihood[best]:
         return asked
     return best
+
+
+# A language name inflected ("tyske", "deutschen") adds at most this many letters;
+# "Deutschland" and "danskerne" add more and are not the language.
+_INFLECTION_LETTERS = 3
+
+
+@lru_cache(maxsize=1)
+def _language_name_words() -> dict[str, str]:
+    """Each supported language's one-word names in the supported languages -> its code."""
+    from babel import Locale
+
+    from rag.numerals import BABEL_LOCALES
+
+    names: dict[str, str] = {}
+    for code in LANGUAGE_NAMES:
+        for locale in BABEL_LOCALES.values():
+            name = Locale.parse(locale).languages.get(code, "").casefold()
+            if name.isalpha():
+                names[name] = code
+    return names
+
+
+def named_language(text: str) -> str | None:
+    """The one language ``text`` names, as in "according to the German article".
+
+    >>> named_language("Hvilken dag fant samtalene sted ifølge den tyske artikkelen?")
+    'de'
+    >>> named_language("Was steht im englischen Bericht?"), named_language("Which town, according to the Danish report?")
+    ('en', 'da')
+    >>> named_language("Was sagt Deutschland?"), named_language("What did Germany say?"), named_language("The Danish and German reports")
+    (None, None, None)
+    """
+    from rag.names import is_country_name
+
+    named = set()
+    for word in text.casefold().split():
+        word = word.strip(".,;:!?\"'()«»“”„")
+        for name, code in _language_name_words().items():
+            if word.startswith(name) and len(word) - len(name) <= _INFLECTION_LETTERS:
+                if not is_country_name(word):
+                    named.add(code)
+    return named.pop() if len(named) == 1 else None

@@ -89,6 +89,15 @@ def _language_names() -> frozenset[str]:
     )
 
 
+def is_country_name(word: str) -> bool:
+    """Whether ``word`` is a country's name in one of ragbot's languages (CLDR).
+
+    >>> is_country_name("Deutschland"), is_country_name("German")
+    (True, False)
+    """
+    return fold(word) in _country_names()
+
+
 def country_spellings(folded: str) -> frozenset[str]:
     """The country's folded names in every ragbot language, when ``folded`` is (nearly) one.
 

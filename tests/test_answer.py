@@ -88,6 +88,12 @@ def test_sentence_unrelated_to_the_question_is_refused() -> None:
     assert refused
 
 
+def test_reply_in_other_words_stands_when_its_sentence_shares_the_questions() -> None:
+    # "took" and "hours" are not "long" and "talks", but the cited sentence is about the talks.
+    answer, refused, _ = compose("It took about three hours [1].", EVIDENCE, "How long did the talks go on?", "en")
+    assert not refused and answer == "It took about three hours [1]."
+
+
 @pytest.mark.parametrize(("about_the_question", "refused"), [(True, False), (False, True)])
 def test_reply_in_another_language_is_judged_on_its_meaning(about_the_question: bool, refused: bool) -> None:
     # Norwegian question, English reply: no word in common, the same meaning.
