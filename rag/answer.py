@@ -173,23 +173,28 @@ def unmatched_numbers(question: str, evidence: list[StoredSentence]) -> set[str]
 
 
 QUOTE_COVERAGE = 0.5
+# "Hvor gammel er Erdogan?" has two key terms; a sentence naming Erdogan has half.
+QUOTE_MIN_SHARED = 2
 
 
 def quote_instead(reply: str, evidence: list[StoredSentence], question: str, language: str) -> str | None:
-    """The sentence a reply cites, as the answer, when the reply only restates the question.
+    """The sentence a reply cites, as the answer, when the reply cannot stand.
 
     A small model often answers "Where did the talks take place on
     Thursday?" with "The talks took place on Thursday [1]." although
-    sentence 1 says where. That sentence is the answer when it can be
-    shown as one: it is in the question's language (Danish and Norwegian
-    count as one), holds the kind of answer asked for (a number, a date,
-    a duration; see :mod:`rag.answer_type`) and has at least half the
-    question's key terms. Otherwise None, and the reply is refused.
+    sentence 1 says where, or "Reuters [1]." where sentence 1 says TASS.
+    The sentence is the answer when it can be shown as one: it is in the
+    question's language (Danish and Norwegian count as one), holds the kind
+    of answer asked for (a number, a date, a duration; see
+    :mod:`rag.answer_type`) and has at least half the question's key terms,
+    and at least two. Otherwise None, and the reply is refused.
 
     >>> s = StoredSentence("i", "a.txt", 0, 1, "Efter samtaler i Ankara torsdag aften er Putin og Erdogan enige.", "da", "", "", 0)
     >>> quote_instead("Samtalerne fandt sted torsdag aften [1].", [s], "Hvor fandt samtalerne mellem Putin og Erdogan sted torsdag aften?", "da")
     'Efter samtaler i Ankara torsdag aften er Putin og Erdogan enige [1].'
     >>> quote_instead("Samtalerne varede længe [1].", [s], "Hvor længe varede samtalerne?", "da") is None
+    True
+    >>> quote_instead("Erdogan er 70 år [1].", [s], "Hvor gammel er Erdogan?", "da") is None
     True
     """
     cited = cited_numbers(reply, len(evidence))
@@ -203,7 +208,7 @@ def quote_instead(reply: str, evidence: list[StoredSentence], question: str, lan
         return None
     asked = key_terms(question, language)
     shared = asked & key_terms(sentence.text, sentence.language)
-    if not asked or len(shared) < QUOTE_COVERAGE * len(asked):
+    if len(shared) < max(QUOTE_MIN_SHARED, QUOTE_COVERAGE * len(asked)):
         return None
     return _cite(sentence.text, [cited[0]])
 
@@ -326,6 +331,7 @@ def compose(
     confidential: str = "",
     closeness: Closeness | None = None,
     related: Callable[[str], bool] | None = None,
+    quoting: bool = False,
 ) -> tuple[str, bool, list[Citation]]:
     """Turn the model's reply into (answer, refused, citations).
 
@@ -344,6 +350,15 @@ def compose(
     refusal = refusal_text(language), True, []
     if not text or REFUSAL_TOKEN in text.upper().replace(" ", "_"):
         return refusal
+
+    def quoted_or_refused() -> tuple[str, bool, list[Citation]]:
+        # The sentence the reply cites, when it can stand as the answer (see
+        # quote_instead); checked like any reply, but never quoted again.
+        quoted = None if quoting else quote_instead(text, evidence, question, language)
+        if quoted is None:
+            return refusal
+        return compose(quoted, evidence, question, language, confidential, closeness, related, quoting=True)
+
     if confidential and echoes(text, confidential):
         return refusal
     asked = key_terms(question, language)
@@ -352,10 +367,7 @@ def compose(
     answered = key_terms(text, replied_in)
     novel = answered - asked
     if not novel:
-        quoted = quote_instead(text, evidence, question, language)
-        if quoted is None:
-            return refusal
-        return compose(quoted, evidence, question, language, confidential, closeness, related)
+        return quoted_or_refused()
     if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not answered & asked:
         # A sentence-long reply that shares nothing with the question is not an
         # answer to it (typically an injected instruction the model followed),
@@ -385,12 +397,12 @@ def compose(
             cited_holding = [first]
     numbers = attribute(novel, cited_holding, evidence, text, closeness)
     if not numbers:
-        return refusal
+        return quoted_or_refused()
     if numbers != cited_holding[: len(numbers)] or not cited_holding:
         text = _cite(text, numbers)
     cited = [evidence[n - 1] for n in numbers]
     if unsupported_numbers(text, cited, question, replied_in):
-        return refusal
+        return quoted_or_refused()
     # Renumber markers to the citation list's order: [4] -> [1] if 4 was cited first.
     order = {n: i + 1 for i, n in enumerate(numbers)}
 

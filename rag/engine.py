@@ -286,7 +286,9 @@ class Engine:
         def foreign(text: str) -> bool:
             return answer_language(strip_markers(text), language, asked=language) != language
 
-        bare = is_bare(reply)
+        # The answer, not the reply: a bare reply answered by quoting its
+        # sentence (see rag.answer.quote_instead) is a sentence already.
+        bare = is_bare(composed[0])
         if composed[1] or not (bare or foreign(composed[0])):
             return composed
         # A bare fact ("34 [2]") does not show it is in the asked language, and a

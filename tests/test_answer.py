@@ -88,6 +88,21 @@ def test_sentence_unrelated_to_the_question_is_refused() -> None:
     assert refused
 
 
+@pytest.mark.parametrize(
+    ("reply", "language", "answer"),
+    [
+        ("Turkey lost 35 soldiers [2].", "en", "Turkey lost 34 soldiers in 2020 [1]."),  # a number it does not hold
+        ("Reuters [2].", "en", "Turkey lost 34 soldiers in 2020 [1]."),  # a name it does not hold
+        ("Tyrkia mistet 35 soldater [2].", "no", REFUSALS["no"]),  # the sentence is not Norwegian
+    ],
+)
+def test_reply_its_sentence_does_not_support_is_answered_with_that_sentence(
+    reply: str, language: str, answer: str
+) -> None:
+    question = {"en": "Turkey lost how many soldiers in 2020?", "no": "Tyrkia mistet hvor mange soldater i 2020?"}[language]
+    assert compose(reply, EVIDENCE, question, language)[0] == answer
+
+
 def test_reply_in_other_words_stands_when_its_sentence_shares_the_questions() -> None:
     # "took" and "hours" are not "long" and "talks", but the cited sentence is about the talks.
     answer, refused, _ = compose("It took about three hours [1].", EVIDENCE, "How long did the talks go on?", "en")
