@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from rag.answer_type import answer_type, holds
 from rag.language import LANGUAGE_NAMES, answer_language, spelled_alike
+from rag.names import respell_countries
 from rag.numerals import canonical, is_number
 from rag.retrieve import STOPWORDS
 from rag.store import StoredSentence
@@ -411,5 +412,6 @@ def compose(
         return " [" + ", ".join(str(k) for k in kept) + "]" if kept else ""
 
     answer = re.sub(r"\s+([.,!?])", r"\1", re.sub(r"\s+", " ", _MARKER.sub(renumber, text))).strip()
+    answer = respell_countries(answer, language)
     citations = [Citation(s.source, s.text, s.start, s.end, s.language, s.title) for s in cited]
     return answer, False, citations

@@ -89,6 +89,47 @@ def _language_names() -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=None)
+def _countries_in(language: str) -> dict[str, str]:
+    """Country names in one of ragbot's languages -> their CLDR codes."""
+    from babel import Locale
+
+    territories = Locale.parse(BABEL_LOCALES[language]).territories
+    return {name: code for code, name in territories.items() if code.isalpha()}
+
+
+def respell_countries(text: str, language: str) -> str:
+    """``text`` with country names spelled as ``language`` spells them, where
+    a language spelled alike spells them otherwise (a small model answering
+    in Norwegian from a Danish sentence writes Danish "Rusland").
+
+    >>> respell_countries("Tyrkia skal kjøpe systemet fra Rusland, og Ruslands naboer.", "no")
+    'Tyrkia skal kjøpe systemet fra Russland, og Russlands naboer.'
+    >>> respell_countries("Tyrkia og Rusland.", "en")
+    'Tyrkia og Rusland.'
+    """
+    from rag.language import spelled_alike
+
+    if language not in BABEL_LOCALES:
+        return text
+    own = _countries_in(language)
+    names = {code: name for name, code in own.items()}
+    others = {
+        name: code
+        for other in BABEL_LOCALES
+        if other != language and spelled_alike(other, language)
+        for name, code in _countries_in(other).items()
+        if name not in own
+    }
+
+    def respelled(match: re.Match) -> str:
+        word = match.group()
+        stem, genitive = (word[:-1], "s") if word not in others and word.endswith("s") else (word, "")
+        return names[others[stem]] + genitive if stem in others else word
+
+    return _WORD.sub(respelled, text) if others else text
+
+
 def is_country_name(word: str) -> bool:
     """Whether ``word`` is a country's name in one of ragbot's languages (CLDR).
 

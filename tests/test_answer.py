@@ -154,3 +154,15 @@ def test_reply_restating_the_question_is_answered_with_the_sentence_it_cites(
         assert not refused and "Ankara" in answer and [c.quote for c in citations] == [text]
     else:
         assert refused
+
+
+def test_country_names_are_spelled_as_the_question_language_spells_them() -> None:
+    # A Norwegian answer drawn from a Danish sentence keeps the facts and
+    # takes Norwegian country names; the quote stays Danish.
+    danish = StoredSentence("d", "b.txt", 0, 60, "Tyrkiet køber raketsystemet fra Rusland.", "da", "", "", 0)
+    answer, refused, citations = compose(
+        "Tyrkia kjøper systemet fra Rusland [1].", [danish], "Hvilket land kjøper Tyrkia systemet fra?", "no"
+    )
+    assert not refused
+    assert answer == "Tyrkia kjøper systemet fra Russland [1]."
+    assert citations[0].quote == danish.text
