@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from rag.answer_type import answer_type, holds
 from rag.language import LANGUAGE_NAMES, answer_language, spelled_alike
-from rag.names import respell_countries
+from rag.names import respell_names
 from rag.numerals import canonical, is_number
 from rag.retrieve import STOPWORDS
 from rag.store import StoredSentence
@@ -315,6 +315,25 @@ def _cite(text: str, numbers: list[int]) -> str:
     return f"{text[:-1].rstrip()} {marker}{text[-1]}" if text[-1] in ".!?" else f"{text} {marker}"
 
 
+def _reply_terms(reply: str, question: str, language: str) -> tuple[set[str], set[str], str]:
+    """The reply's key terms, the question's, and the language the reply is read in."""
+    # Words are read in the reply's own language: "to" is 2 in Danish only.
+    replied_in = answer_language(strip_markers(reply), language, asked=language)
+    return key_terms(reply, replied_in), key_terms(question, language), replied_in
+
+
+def restates(reply: str, question: str, language: str) -> bool:
+    """Whether ``reply`` adds nothing to the question (no key term of its own).
+
+    >>> restates("The talks were held on Thursday [1].", "Where were the talks held on Thursday?", "en")
+    True
+    >>> restates("The talks were held in Ankara [1].", "Where were the talks held on Thursday?", "en")
+    False
+    """
+    answered, asked, _ = _reply_terms(reply, question, language)
+    return not answered - asked
+
+
 def _cites_the_question(reply: str, evidence: list[StoredSentence], asked: set[str], language: str) -> bool:
     """Whether the first sentence ``reply`` cites is in ``language`` and shares a key term with the question."""
     cited = cited_numbers(reply, len(evidence))
@@ -362,10 +381,7 @@ def compose(
 
     if confidential and echoes(text, confidential):
         return refusal
-    asked = key_terms(question, language)
-    # Words are read in the reply's own language: "to" is 2 in Danish only.
-    replied_in = answer_language(strip_markers(text), language, asked=language)
-    answered = key_terms(text, replied_in)
+    answered, asked, replied_in = _reply_terms(text, question, language)
     novel = answered - asked
     if not novel:
         return quoted_or_refused()
@@ -412,6 +428,6 @@ def compose(
         return " [" + ", ".join(str(k) for k in kept) + "]" if kept else ""
 
     answer = re.sub(r"\s+([.,!?])", r"\1", re.sub(r"\s+", " ", _MARKER.sub(renumber, text))).strip()
-    answer = respell_countries(answer, language)
+    answer = respell_names(answer, language)
     citations = [Citation(s.source, s.text, s.start, s.end, s.language, s.title) for s in cited]
     return answer, False, citations

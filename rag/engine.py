@@ -23,9 +23,11 @@ from rag.answer import (
     format_evidence,
     is_bare,
     refusal_text,
+    restates,
     strip_markers,
     unmatched_numbers,
 )
+from rag.answer_type import answer_type, holds
 from rag.config import Settings
 from rag.embeddings import (
     CALIBRATED_MIN_REPLY_RELATEDNESS,
@@ -91,6 +93,23 @@ def answer_prefix() -> list[Message]:
         turns.append({"role": "user", "content": render(f"answer_example_{number}_user").strip()})
         turns.append({"role": "assistant", "content": render(f"answer_example_{number}_reply").strip()})
     return turns
+
+
+def typed_evidence(question: str, evidence: list[StoredSentence]) -> list[StoredSentence]:
+    """The evidence sentences holding the kind of answer ``question`` asks for
+    (number, date, duration; :mod:`rag.answer_type`), when that leaves out some.
+
+    >>> s = lambda text: StoredSentence(text, "a.txt", 0, 1, text, "en", "", "", 0)
+    >>> [x.text for x in typed_evidence("When did they meet?", [s("They met."), s("They met on Monday.")])]
+    ['They met on Monday.']
+    >>> typed_evidence("Who met?", [s("They met."), s("They met on Monday.")])
+    []
+    """
+    kind = answer_type(question)
+    if kind is None:
+        return []
+    typed = [sentence for sentence in evidence if holds(sentence.text, kind, sentence.language)]
+    return typed if len(typed) < len(evidence) else []
 
 
 def answer_messages(
@@ -271,6 +290,7 @@ class Engine:
         evidence: list[StoredSentence],
         language: str,
         on_token: Callable[[str], None] | None = None,
+        narrowed: bool = False,
     ) -> tuple[str, bool, list[Citation]]:
         messages = answer_messages(question, evidence, language)
         limit = self.settings.max_answer_tokens
@@ -289,6 +309,15 @@ class Engine:
         # The answer, not the reply: a bare reply answered by quoting its
         # sentence (see rag.answer.quote_instead) is a sentence already.
         bare = is_bare(composed[0])
+        if composed[1] and not narrowed and restates(reply, question, language):
+            # A reply that restates a question asking for a number, a date or
+            # a duration: the model found the event but not the fact. Shown
+            # only the evidence sentences that hold one, it often picks it.
+            # (Not after a reply with a fact of its own that the evidence does
+            # not support: narrowed evidence would only offer it another number.)
+            typed = typed_evidence(question, evidence)
+            if typed:
+                return self._generate(question, typed, language, narrowed=True)
         if composed[1] or not (bare or foreign(composed[0])):
             return composed
         # A bare fact ("34 [2]") does not show it is in the asked language, and a

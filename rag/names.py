@@ -90,35 +90,42 @@ def _language_names() -> frozenset[str]:
 
 
 @lru_cache(maxsize=None)
-def _countries_in(language: str) -> dict[str, str]:
-    """Country names in one of ragbot's languages -> their CLDR codes."""
+def _names_in(language: str) -> dict[str, str]:
+    """Country, month and weekday names in one of ragbot's languages -> a code for each."""
     from babel import Locale
+    from babel.dates import get_day_names, get_month_names
 
-    territories = Locale.parse(BABEL_LOCALES[language]).territories
-    return {name: code for code, name in territories.items() if code.isalpha()}
+    locale = BABEL_LOCALES[language]
+    names = {name: code for code, name in Locale.parse(locale).territories.items() if code.isalpha()}
+    names.update({name: f"#month{n}" for n, name in get_month_names("wide", locale=locale).items()})
+    names.update({name: f"#day{n}" for n, name in get_day_names("wide", locale=locale).items()})
+    return names
 
 
-def respell_countries(text: str, language: str) -> str:
-    """``text`` with country names spelled as ``language`` spells them, where
-    a language spelled alike spells them otherwise (a small model answering
-    in Norwegian from a Danish sentence writes Danish "Rusland").
+def respell_names(text: str, language: str) -> str:
+    """``text`` with country, month and weekday names spelled as ``language``
+    spells them, where a language spelled alike spells them otherwise (a
+    small model answering in Norwegian from a Danish sentence writes Danish
+    "Rusland"; in Danish from a Norwegian one, "5. mars").
 
-    >>> respell_countries("Tyrkia skal kjøpe systemet fra Rusland, og Ruslands naboer.", "no")
+    >>> respell_names("Tyrkia skal kjøpe systemet fra Rusland, og Ruslands naboer.", "no")
     'Tyrkia skal kjøpe systemet fra Russland, og Russlands naboer.'
-    >>> respell_countries("Tyrkia og Rusland.", "en")
+    >>> respell_names("Erdogan skal besøge Rusland den 5. mars.", "da")
+    'Erdogan skal besøge Rusland den 5. marts.'
+    >>> respell_names("Tyrkia og Rusland.", "en")
     'Tyrkia og Rusland.'
     """
     from rag.language import spelled_alike
 
     if language not in BABEL_LOCALES:
         return text
-    own = _countries_in(language)
+    own = _names_in(language)
     names = {code: name for name, code in own.items()}
     others = {
         name: code
         for other in BABEL_LOCALES
         if other != language and spelled_alike(other, language)
-        for name, code in _countries_in(other).items()
+        for name, code in _names_in(other).items()
         if name not in own
     }
 
