@@ -38,7 +38,7 @@ from rag.embeddings import (
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES, answer_language, detect_language
 from rag.llm import ChatModel, Message, build_chat_model
-from rag.names import CorpusVocabulary
+from rag.names import CorpusVocabulary, load_name_tables
 from rag.prompts import render
 from rag.retrieve import HybridRetriever, Retrieved
 from rag.store import Store, StoredSentence
@@ -204,15 +204,17 @@ class Engine:
     def load(cls, settings: Settings) -> Engine:
         """Load the configured models and open the store, ready to answer at once.
 
-        The language detector's models are loaded here too, so that a bot's
-        first question is not the one that pays for them. (Loading the LLM in
-        a second thread meanwhile was measured: no faster on 2 cores.)
+        The language detector's models and Babel's name tables are loaded
+        here too, so that a bot's first question is not the one that pays
+        for them. (Loading the LLM in a second thread meanwhile was
+        measured: no faster on 2 cores.)
         """
         # Open the store first: a missing index should fail before a 1 GB model loads.
         Store(settings).collection(embedding_identity(settings))
         embed_model = build_embedding(settings)
         chat_model = build_chat_model(settings)
         detect_language("Loading the language models.")
+        load_name_tables()
         return cls(settings, chat_model, embed_model)
 
     @property
@@ -312,9 +314,11 @@ class Engine:
         if composed[1] and not narrowed and restates(reply, question, language):
             # A reply that restates a question asking for a number, a date or
             # a duration: the model found the event but not the fact. Shown
-            # only the evidence sentences that hold one, it often picks it.
-            # (Not after a reply with a fact of its own that the evidence does
-            # not support: narrowed evidence would only offer it another number.)
+            # only the evidence sentences that hold one, it sometimes picks it
+            # (1 of the 3 such replies on the gold set; the others restate
+            # again and stay refused). Not after a reply with a fact of its
+            # own that the evidence does not support: narrowed evidence would
+            # only offer it another number ("Moscow has 135 million inhabitants").
             typed = typed_evidence(question, evidence)
             if typed:
                 return self._generate(question, typed, language, narrowed=True)
@@ -357,6 +361,7 @@ class Engine:
         if (
             retrieved.top_similarity < self.min_relevance
             or unmatched_numbers(question, evidence)
+            # The question's own language, which ``language`` may override.
             or self.vocabulary.unknown_names(question, detect_language(question))
         ):
             # Nothing retrieved is about this, or about the year it asks about,

@@ -22,6 +22,9 @@ What this cannot see: a city whose names differ across languages in more
 than spelling ("Wien"/"Vienna") when the corpus uses only the other one;
 such a question is refused.
 
+The same CLDR names let :func:`respell_names` give an answer's country,
+month and weekday names the spelling of the question's language.
+
 >>> vocabulary = CorpusVocabulary(["Putin invited Erdogan to Moscow.", "Tyrkiet og Rusland."])
 >>> vocabulary.unknown_names("What did Putin say about Libya?", "en")
 ['Libya']
@@ -41,6 +44,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
+from rag.language import spelled_alike
 from rag.numerals import BABEL_LOCALES, canonical
 
 _WORD = re.compile(r"\w+")
@@ -102,6 +106,14 @@ def _names_in(language: str) -> dict[str, str]:
     return names
 
 
+def load_name_tables() -> None:
+    """Read Babel's name tables now, so that a first question does not wait for them."""
+    _country_names()
+    _language_names()
+    for language in BABEL_LOCALES:
+        _names_in(language)
+
+
 def respell_names(text: str, language: str) -> str:
     """``text`` with country, month and weekday names spelled as ``language``
     spells them, where a language spelled alike spells them otherwise (a
@@ -115,8 +127,6 @@ def respell_names(text: str, language: str) -> str:
     >>> respell_names("Tyrkia og Rusland.", "en")
     'Tyrkia og Rusland.'
     """
-    from rag.language import spelled_alike
-
     if language not in BABEL_LOCALES:
         return text
     own = _names_in(language)
@@ -202,7 +212,8 @@ class CorpusVocabulary:
     """Every word of the corpus, folded, for asking whether a name occurs in it."""
 
     def __init__(self, texts: Iterable[str]) -> None:
-        self._words = {fold(word) for text in texts for word in _WORD.findall(text)}
+        # Folded once per distinct word: a large corpus repeats most of its words.
+        self._words = {fold(word) for word in {word for text in texts for word in _WORD.findall(text)}}
         self._by_initial: dict[str, list[str]] = {}
         for word in self._words:
             self._by_initial.setdefault(word[:1], []).append(word)
