@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from rag.answer_type import answer_type, holds
 from rag.language import LANGUAGE_NAMES, answer_language, spelled_alike
-from rag.names import respell_names
+from rag.names import country_code, respell_names
 from rag.numerals import canonical, is_number
 from rag.retrieve import STOPWORDS
 from rag.store import StoredSentence
@@ -218,7 +218,9 @@ def key_terms(text: str, language: str = "") -> set[str]:
     """Content words and numbers, folded to a 5-letter prefix so inflections
     and compounds meet ("hours"/"hour", "Syriens"/"Syrien"). Given the text's
     language, number words, weekdays and months become language-neutral
-    tokens (:mod:`rag.numerals`), so "fire" (Norwegian) meets "four".
+    tokens (:mod:`rag.numerals`), so "fire" (Norwegian) meets "four", and
+    country names in any of ragbot's languages become their CLDR code
+    ("Rusland", "Russland", "Russia": #RU).
 
     >>> sorted(key_terms("The talks lasted about three hours [1]."))
     ['about', 'hours', 'laste', 'talks', 'three']
@@ -226,12 +228,17 @@ def key_terms(text: str, language: str = "") -> set[str]:
     ['#day5', '3', 'about', 'hours', 'laste', 'talks']
     >>> key_terms("fire soner", "no") & key_terms("four zones", "en")
     {'4'}
+    >>> key_terms("fra Rusland") & key_terms("Russland og Tyrkia")
+    {'#RU'}
     """
     terms = set()
     for word in _WORD.findall(strip_markers(text)):
         folded = word.casefold()
         token = canonical(word, language)  # the word itself when it has no token
-        if token != folded:
+        country = country_code(word) if word[:1].isupper() else None
+        if country is not None:
+            terms.add(f"#{country}")
+        elif token != folded:
             terms.add(token)
         elif word.isdigit() or (len(word) > 2 and folded not in STOPWORDS):
             terms.add(folded[:5])
@@ -366,7 +373,9 @@ def compose(
     reply is in another language and ``related`` (whether a text is close in
     meaning to the question) says it is about the question.
     """
-    text = reply.strip()
+    # Country, month and weekday names spelled the asked language's way first,
+    # so that a misspelled "Turkiet" is not taken for something the reply adds.
+    text = respell_names(reply.strip(), language)
     refusal = refusal_text(language), True, []
     if not text or REFUSAL_TOKEN in text.upper().replace(" ", "_"):
         return refusal
@@ -428,6 +437,5 @@ def compose(
         return " [" + ", ".join(str(k) for k in kept) + "]" if kept else ""
 
     answer = re.sub(r"\s+([.,!?])", r"\1", re.sub(r"\s+", " ", _MARKER.sub(renumber, text))).strip()
-    answer = respell_names(answer, language)
     citations = [Citation(s.source, s.text, s.start, s.end, s.language, s.title) for s in cited]
     return answer, False, citations

@@ -109,6 +109,7 @@ def _names_in(language: str) -> dict[str, str]:
 def load_name_tables() -> None:
     """Read Babel's name tables now, so that a first question does not wait for them."""
     _country_names()
+    _country_codes()
     _language_names()
     for language in BABEL_LOCALES:
         _names_in(language)
@@ -145,6 +146,29 @@ def respell_names(text: str, language: str) -> str:
         return names[others[stem]] + genitive if stem in others else word
 
     return _WORD.sub(respelled, text) if others else text
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> dict[str, str]:
+    """Casefolded country name in any of ragbot's languages -> its CLDR code."""
+    return {
+        name.casefold(): code
+        for language in BABEL_LOCALES
+        for name, code in _names_in(language).items()
+        if not code.startswith("#")
+    }
+
+
+def country_code(word: str) -> str | None:
+    """The CLDR code of a country named in any of ragbot's languages (also
+    in the genitive), so that "Rusland", "Russlands" and "Russia" are one.
+
+    >>> country_code("Rusland"), country_code("Russlands"), country_code("Russia"), country_code("Moskva")
+    ('RU', 'RU', 'RU', None)
+    """
+    codes = _country_codes()
+    folded = word.casefold()
+    return codes.get(folded) or (codes.get(folded[:-1]) if folded.endswith("s") else None)
 
 
 def is_country_name(word: str) -> bool:

@@ -166,3 +166,13 @@ def test_country_names_are_spelled_as_the_question_language_spells_them() -> Non
     assert not refused
     assert answer == "Tyrkia kjøper systemet fra Russland [1]."
     assert citations[0].quote == danish.text
+
+
+def test_a_misspelled_country_does_not_count_as_something_the_reply_adds() -> None:
+    # "Turkiet" (the Swedish spelling) restates the Danish question's "Tyrkiet":
+    # the reply adds nothing, so the sentence it cites answers instead.
+    danish = StoredSentence("d", "b.txt", 0, 60, "Tyrkiet har omvendt støttet oprørerne.", "da", "", "", 0)
+    answer, refused, _ = compose(
+        "Turkiet har omvendt støttet i Syrien [1].", [danish], "Hvem har Tyrkiet omvendt støttet i Syrien?", "da"
+    )
+    assert not refused and answer == "Tyrkiet har omvendt støttet oprørerne [1]."
