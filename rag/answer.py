@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from rag.answer_type import answer_type, holds
 from rag.language import LANGUAGE_NAMES, answer_language, spelled_alike
 from rag.names import country_code, respell_names
-from rag.numerals import canonical, is_number
+from rag.numerals import canonical, is_number, word_for
 from rag.retrieve import STOPWORDS
 from rag.store import StoredSentence
 
@@ -214,6 +214,50 @@ def quote_instead(reply: str, evidence: list[StoredSentence], question: str, lan
     return _cite(sentence.text, [cited[0]])
 
 
+_YEAR = re.compile(r"\b(?:1[5-9]\d\d|2[01]\d\d)\b")
+
+
+def _dates(sentence: StoredSentence) -> set[str] | None:
+    """The weekdays (as language-neutral tokens) and years ``sentence`` holds;
+    None when it names a month, which goes with a day of the month ("5. marts")."""
+    tokens = {canonical(word, sentence.language) for word in _WORD.findall(sentence.text)}
+    if any(token.startswith("#month") for token in tokens):
+        return None
+    return {t for t in tokens if t.startswith("#day")} | set(_YEAR.findall(sentence.text))
+
+
+def fact_instead(reply: str, evidence: list[StoredSentence], question: str, language: str) -> str | None:
+    """The date in the sentence a restating reply cites, written in the
+    question's language, as a bare answer with its citation.
+
+    For when that sentence cannot be quoted as the answer because it is in
+    another language: "Hvilken dag fant samtalene sted?" answered "Samtalene
+    fant sted i Moskva [1]." from "Am Samstag fanden in Moskau Gespräche
+    statt." is answered "lørdag [1]." Only for a question asking "when" and
+    a sentence holding exactly one weekday or year (which of two was meant
+    cannot be told). Not for "how many": the one number of a sentence is
+    often not the count asked for ("eight years into the conflict" for
+    "how many soldiers").
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "Am Samstag fanden in Moskau Gespräche statt.", "de", "", "", 0)
+    >>> fact_instead("Samtalene fant sted i Moskva [1].", [s], "Hvilken dag fant samtalene sted?", "no")
+    'lørdag [1].'
+    >>> count = StoredSentence("i", "a.txt", 0, 1, "Landene foreslo fire soner.", "no", "", "", 0)
+    >>> fact_instead("They proposed zones [1].", [count], "How many zones did they propose?", "en") is None
+    True
+    >>> visit = StoredSentence("i", "a.txt", 0, 1, "He will visit Russia on March 5.", "en", "", "", 0)
+    >>> fact_instead("Han besøger Rusland [1].", [visit], "Hvornår besøger han Rusland?", "da") is None
+    True
+    """
+    cited = cited_numbers(reply, len(evidence))
+    if not cited or answer_type(question) != "date":
+        return None
+    facts = _dates(evidence[cited[0] - 1])
+    if facts is None or len(facts) != 1:
+        return None
+    return f"{word_for(facts.pop(), language)} [{cited[0]}]."
+
+
 def key_terms(text: str, language: str = "") -> set[str]:
     """Content words and numbers, folded to a 5-letter prefix so inflections
     and compounds meet ("hours"/"hour", "Syriens"/"Syrien"). Given the text's
@@ -380,10 +424,14 @@ def compose(
     if not text or REFUSAL_TOKEN in text.upper().replace(" ", "_"):
         return refusal
 
-    def quoted_or_refused() -> tuple[str, bool, list[Citation]]:
+    def quoted_or_refused(restated: bool = False) -> tuple[str, bool, list[Citation]]:
         # The sentence the reply cites, when it can stand as the answer (see
-        # quote_instead); checked like any reply, but never quoted again.
+        # quote_instead), or for a reply that restates the question, the fact
+        # of the asked kind in it (fact_instead); checked like any reply, but
+        # never replaced again.
         quoted = None if quoting else quote_instead(text, evidence, question, language)
+        if quoted is None and restated and not quoting:
+            quoted = fact_instead(text, evidence, question, language)
         if quoted is None:
             return refusal
         return compose(quoted, evidence, question, language, confidential, closeness, related, quoting=True)
@@ -393,7 +441,7 @@ def compose(
     answered, asked, replied_in = _reply_terms(text, question, language)
     novel = answered - asked
     if not novel:
-        return quoted_or_refused()
+        return quoted_or_refused(restated=True)
     if len(strip_markers(text).split()) > BARE_ANSWER_WORDS and not answered & asked:
         # A sentence-long reply that shares nothing with the question is not an
         # answer to it (typically an injected instruction the model followed),

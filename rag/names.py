@@ -23,7 +23,10 @@ than spelling ("Wien"/"Vienna") when the corpus uses only the other one;
 such a question is refused.
 
 The same CLDR names let :func:`respell_names` give an answer's country,
-month and weekday names the spelling of the question's language.
+month and weekday names the spelling of the question's language,
+:func:`country_code` compare country names across languages, and
+:func:`named_language` find the article language a question asks about
+("according to the German article").
 
 >>> vocabulary = CorpusVocabulary(["Putin invited Erdogan to Moscow.", "Tyrkiet og Rusland."])
 >>> vocabulary.unknown_names("What did Putin say about Libya?", "en")
@@ -44,7 +47,7 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-from rag.language import spelled_alike
+from rag.language import LANGUAGE_NAMES, spelled_alike
 from rag.numerals import BABEL_LOCALES, canonical
 
 _WORD = re.compile(r"\w+")
@@ -262,3 +265,42 @@ class CorpusVocabulary:
     def unknown_names(self, question: str, language: str) -> list[str]:
         """The names of ``question`` that the corpus never mentions."""
         return [name for name in question_names(question, language) if not self.mentions(name)]
+
+
+# A language name inflected ("tyske", "deutschen") adds at most this many letters;
+# "Deutschland" and "danskerne" add more and are not the language.
+_INFLECTION_LETTERS = 3
+
+
+@lru_cache(maxsize=1)
+def _language_name_words() -> dict[str, str]:
+    """Each supported language's one-word names in the supported languages -> its code."""
+    from babel import Locale
+
+    names: dict[str, str] = {}
+    for code in LANGUAGE_NAMES:
+        for locale in BABEL_LOCALES.values():
+            name = Locale.parse(locale).languages.get(code, "").casefold()
+            if name.isalpha():
+                names[name] = code
+    return names
+
+
+def named_language(text: str) -> str | None:
+    """The one language ``text`` names, as in "according to the German article".
+
+    >>> named_language("Hvilken dag fant samtalene sted ifølge den tyske artikkelen?")
+    'de'
+    >>> named_language("Was steht im englischen Bericht?"), named_language("Which town, according to the Danish report?")
+    ('en', 'da')
+    >>> named_language("Was sagt Deutschland?"), named_language("What did Germany say?"), named_language("The Danish and German reports")
+    (None, None, None)
+    """
+    named = set()
+    for word in text.casefold().split():
+        word = word.strip(".,;:!?\"'()«»“”„")
+        for name, code in _language_name_words().items():
+            if word.startswith(name) and len(word) - len(name) <= _INFLECTION_LETTERS:
+                if not is_country_name(word):
+                    named.add(code)
+    return named.pop() if len(named) == 1 else None

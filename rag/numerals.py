@@ -65,3 +65,21 @@ def is_number(token: str) -> bool:
     (True, False)
     """
     return token.isdigit()
+
+
+def word_for(token: str, language: str) -> str:
+    """How ``language`` writes a weekday or month token; any other token as it is.
+
+    >>> word_for(canonical("Samstag", "de"), "no"), word_for(canonical("March", "en"), "da"), word_for("34", "de")
+    ('lørdag', 'marts', '34')
+    """
+    from babel.dates import get_day_names, get_month_names
+
+    locale = BABEL_LOCALES.get(language)
+    if locale is None or not token.startswith("#"):
+        return token
+    if token.startswith("#day"):
+        return get_day_names("wide", locale=locale)[int(token[4:])]
+    if token.startswith("#month"):
+        return get_month_names("wide", locale=locale)[int(token[6:])]
+    return token

@@ -36,7 +36,7 @@ from bm25s import stopwords as bm25_stopwords
 
 from rag.answer_type import answer_type, holds
 from rag.config import Settings
-from rag.language import named_language
+from rag.names import named_language
 from rag.store import StoredSentence, stored_from_node
 
 # Union of the corpus languages' stopwords: a Danish question must not match
@@ -85,7 +85,7 @@ def language_quota(ranked: Sequence[StoredSentence], per_language: int) -> list[
 
 def named_language_first(ranked: Sequence[StoredSentence], query: str) -> list[StoredSentence]:
     """``ranked`` with the sentences of the language the query names first
-    ("according to the German article"; :func:`rag.language.named_language`).
+    ("according to the German article"; :func:`rag.names.named_language`).
 
     >>> s = lambda i, lang: StoredSentence(str(i), "f", 0, 1, "t", lang, "", "", i)
     >>> ranked = [s(1, "en"), s(2, "de"), s(3, "da"), s(4, "de")]

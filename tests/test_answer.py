@@ -176,3 +176,17 @@ def test_a_misspelled_country_does_not_count_as_something_the_reply_adds() -> No
         "Turkiet har omvendt støttet i Syrien [1].", [danish], "Hvem har Tyrkiet omvendt støttet i Syrien?", "da"
     )
     assert not refused and answer == "Tyrkiet har omvendt støttet oprørerne [1]."
+
+
+@pytest.mark.parametrize(
+    ("german", "answer"),
+    [
+        ("Am Samstag fanden in Moskau Gespräche statt.", "lørdag [1]."),  # one weekday: written in Norwegian
+        ("Am Samstag und am Sonntag fanden Gespräche statt.", REFUSALS["no"]),  # which of two cannot be told
+        ("In Moskau fanden Gespräche statt.", REFUSALS["no"]),  # no day at all
+    ],
+)
+def test_a_restating_reply_citing_another_language_gets_the_one_fact_asked_for(german: str, answer: str) -> None:
+    sentence = StoredSentence("g", "c.txt", 0, 60, german, "de", "", "", 0)
+    result = compose("Samtalene fant sted i Moskva [1].", [sentence], "Hvilken dag fant samtalene i Moskva sted?", "no")
+    assert result[0] == answer
