@@ -38,7 +38,7 @@ from rag.embeddings import (
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES, answer_language, detect_language
 from rag.llm import ChatModel, Message, build_chat_model
-from rag.names import CorpusVocabulary, load_name_tables
+from rag.names import CorpusVocabulary, load_name_tables, names_not_in_articles
 from rag.prompts import render
 from rag.retrieve import HybridRetriever, Retrieved
 from rag.store import Store, StoredSentence
@@ -158,6 +158,10 @@ class Engine:
         )
         self.collection = collection
         self.vocabulary = CorpusVocabulary([s.text for s in sentences] + sorted({s.title for s in sentences}))
+        texts_by_source: dict[str, list[str]] = {}
+        for sentence in sentences:
+            texts_by_source.setdefault(sentence.source, [sentence.title]).append(sentence.text)
+        self.article_vocabularies = {source: CorpusVocabulary(texts) for source, texts in texts_by_source.items()}
         self.retriever = HybridRetriever.from_settings(vector_index, sentences, self.settings)
         self.sentences = sentences
 
@@ -370,6 +374,13 @@ class Engine:
             text, refused, citations = refusal_text(language), True, []
         else:
             text, refused, citations = self._generate(question, evidence, language, on_token)
+            cited_articles = [self.article_vocabularies.get(c.source) for c in citations]
+            if not refused and names_not_in_articles(
+                question, detect_language(question), [a for a in cited_articles if a is not None]
+            ):
+                # The answer comes from an article that never names what the
+                # question asks about: it is about something else.
+                text, refused, citations = refusal_text(language), True, []
         generated_at = time.perf_counter()
         answer = Answer(
             question=asked,

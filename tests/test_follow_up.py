@@ -129,3 +129,14 @@ def test_a_reply_with_an_unsupported_fact_is_not_asked_again(seeded_store: Path,
     chat = ScriptedChat(saying("Erdogan skal besøge Rusland den 9. april [{n}].", "inviteret Erdogan"))
     answer = _engine(seeded_store, nano_e5, chat).ask(VISIT)
     assert answer.refused and len(chat.prompts) == 1
+
+
+def test_an_answer_from_an_article_that_never_names_the_questions_subject_is_refused(
+    seeded_store: Path, nano_e5
+) -> None:
+    # Washington is in the corpus (another article), so the question reaches the
+    # model; the sentence on Erdogan's March 5 visit is from an article that never
+    # names Washington, so the answer drawn from it is about something else.
+    chat = ScriptedChat(saying("Erdogan will visit Washington on March 5 [{n}].", "March 5"))
+    answer = _engine(seeded_store, nano_e5, chat).ask("When will Erdogan visit Washington?")
+    assert answer.refused and answer.citations == [] and len(chat.prompts) == 1
