@@ -214,6 +214,35 @@ def quote_instead(reply: str, evidence: list[StoredSentence], question: str, lan
     return _cite(sentence.text, [cited[0]])
 
 
+def own_language_quote(answer: str, evidence: list[StoredSentence], question: str, language: str) -> str | None:
+    """For an answer left in its evidence's language: the first evidence
+    sentence in the question's language (Danish and Norwegian as one) that
+    holds every number of the answer, quoted with its citation, when it could
+    stand as the answer (the guards of :func:`quote_instead`).
+
+    "Når var forholdet på frysepunktet?" answered in English, "The ties ...
+    plunged to their lowest level in years in November 2015", is answered
+    with the Norwegian sentence saying "på frysepunktet i 2015" instead.
+
+    >>> no = StoredSentence("n", "a.txt", 0, 1, "Forholdet var på frysepunktet i 2015 da Tyrkia skjøt ned et fly.", "no", "", "", 0)
+    >>> en = StoredSentence("e", "b.txt", 0, 1, "Ties plunged in November 2015.", "en", "", "", 1)
+    >>> own_language_quote("Ties plunged in November 2015 [2].", [no, en], "Når var forholdet på frysepunktet?", "no")
+    'Forholdet var på frysepunktet i 2015 da Tyrkia skjøt ned et fly [1].'
+    >>> own_language_quote("Ties plunged badly [2].", [no, en], "Når var forholdet på frysepunktet?", "no") is None
+    True
+    """
+    text = strip_markers(answer)
+    numbers = _numbers(text, answer_language(text, language))
+    if not numbers:
+        return None
+    for number, sentence in enumerate(evidence, start=1):
+        if spelled_alike(sentence.language, language) and numbers <= _numbers(sentence.text, sentence.language):
+            quoted = quote_instead(f"{text} [{number}]", evidence, question, language)
+            if quoted is not None:
+                return quoted
+    return None
+
+
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|2[01]\d\d)\b")
 
 

@@ -22,6 +22,7 @@ from rag.answer import (
     compose,
     format_evidence,
     is_bare,
+    own_language_quote,
     refusal_text,
     restates,
     strip_markers,
@@ -343,6 +344,14 @@ class Engine:
         )
         rewritten = compose(second, evidence, question, language, confidential, closeness, related)
         if rewritten[1] or (not bare and foreign(rewritten[0])):
+            # The translation failed too (this small model translates
+            # poorly): a sentence in the question's language holding the same
+            # numbers, quoted, is the answer if there is one.
+            quoted = None if bare else own_language_quote(composed[0], evidence, question, language)
+            if quoted is not None:
+                own = compose(quoted, evidence, question, language, confidential, closeness, related, quoting=True)
+                if not own[1]:
+                    return own
             return composed
         return rewritten
 

@@ -140,3 +140,15 @@ def test_an_answer_from_an_article_that_never_names_the_questions_subject_is_ref
     chat = ScriptedChat(saying("Erdogan will visit Washington on March 5 [{n}].", "March 5"))
     answer = _engine(seeded_store, nano_e5, chat).ask("When will Erdogan visit Washington?")
     assert answer.refused and answer.citations == [] and len(chat.prompts) == 1
+
+
+def test_an_untranslated_answer_gives_way_to_a_sentence_in_the_questions_language(
+    seeded_store: Path, nano_e5
+) -> None:
+    english_copy = saying("Ties between Russia and Turkey plunged in November 2015 [{n}].", "November 2015")
+    chat = ScriptedChat(english_copy, english_copy)  # the translation turn repeats the English
+    answer = _engine(seeded_store, nano_e5, chat).ask("Når var forholdet mellom Russland og Tyrkia på frysepunktet?")
+    assert not answer.refused
+    assert answer.answer.startswith("Forholdet mellom de to landene var på frysepunktet i 2015")
+    assert answer.citations[0].source == "001_cdca8b3d9982e562.txt"
+    assert len(chat.prompts) == 2
