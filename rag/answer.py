@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from rag.answer_type import answer_type, holds
+from rag.answer_type import YEAR, answer_type, holds
 from rag.language import LANGUAGE_NAMES, answer_language, spelled_alike
 from rag.names import country_code, respell_names
 from rag.numerals import canonical, is_number, word_for
@@ -199,9 +199,12 @@ def quote_instead(reply: str, evidence: list[StoredSentence], question: str, lan
     True
     """
     cited = cited_numbers(reply, len(evidence))
-    if not cited:
-        return None
-    sentence = evidence[cited[0] - 1]
+    return _quotable(cited[0], evidence, question, language) if cited else None
+
+
+def _quotable(number: int, evidence: list[StoredSentence], question: str, language: str) -> str | None:
+    """Evidence sentence ``number`` with its citation, if it can stand as the answer (see quote_instead)."""
+    sentence = evidence[number - 1]
     if not spelled_alike(sentence.language, language):
         return None
     kind = answer_type(question)
@@ -211,7 +214,7 @@ def quote_instead(reply: str, evidence: list[StoredSentence], question: str, lan
     shared = asked & key_terms(sentence.text, sentence.language)
     if len(shared) < max(QUOTE_MIN_SHARED, QUOTE_COVERAGE * len(asked)):
         return None
-    return _cite(sentence.text, [cited[0]])
+    return _cite(sentence.text, [number])
 
 
 def own_language_quote(answer: str, evidence: list[StoredSentence], question: str, language: str) -> str | None:
@@ -236,14 +239,11 @@ def own_language_quote(answer: str, evidence: list[StoredSentence], question: st
     if not numbers:
         return None
     for number, sentence in enumerate(evidence, start=1):
-        if spelled_alike(sentence.language, language) and numbers <= _numbers(sentence.text, sentence.language):
-            quoted = quote_instead(f"{text} [{number}]", evidence, question, language)
+        if numbers <= _numbers(sentence.text, sentence.language):
+            quoted = _quotable(number, evidence, question, language)
             if quoted is not None:
                 return quoted
     return None
-
-
-_YEAR = re.compile(r"\b(?:1[5-9]\d\d|2[01]\d\d)\b")
 
 
 def _dates(sentence: StoredSentence) -> set[str] | None:
@@ -252,7 +252,7 @@ def _dates(sentence: StoredSentence) -> set[str] | None:
     tokens = {canonical(word, sentence.language) for word in _WORD.findall(sentence.text)}
     if any(token.startswith("#month") for token in tokens):
         return None
-    return {t for t in tokens if t.startswith("#day")} | set(_YEAR.findall(sentence.text))
+    return {t for t in tokens if t.startswith("#day")} | set(YEAR.findall(sentence.text))
 
 
 def fact_instead(reply: str, evidence: list[StoredSentence], question: str, language: str) -> str | None:

@@ -28,6 +28,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from rag.store import StoredSentence
+
 AnswerType = Literal["duration", "quantity", "date"]
 
 # Checked in this order: "how long" before "how much/many".
@@ -72,6 +74,9 @@ _DATE_WORDS = {
 for _table in (_NUMBER_WORDS, _TIME_UNITS, _DATE_WORDS):
     _table[""] = "|".join(sorted({w for words in _table.values() for w in words.split("|")}))
 
+# A year of modern history, as news articles write one.
+YEAR = re.compile(r"\b(?:1[5-9]\d\d|2[01]\d\d)\b")
+
 _ASKS = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in _QUESTION_WORDS.items()}
 
 
@@ -81,7 +86,7 @@ def _patterns(language: str) -> dict[AnswerType, re.Pattern[str]]:
         "duration": re.compile(rf"(?:\d|\b(?:{numbers})\b)[\s-]*(?:{units})\b"),
         "quantity": re.compile(rf"\d|\b(?:{numbers})\b"),
         # a year, a weekday or month, or a day like "1. mars"
-        "date": re.compile(rf"\b(?:1[5-9]\d\d|2[01]\d\d)\b|\b(?:{dates})\b|\b\d{{1,2}}\.\s?[^\W\d]"),
+        "date": re.compile(rf"{YEAR.pattern}|\b(?:{dates})\b|\b\d{{1,2}}\.\s?[^\W\d]"),
     }
 
 
@@ -114,3 +119,20 @@ def holds(sentence: str, kind: AnswerType, language: str = "") -> bool:
     """
     patterns = _HOLDS.get(language) or _HOLDS[""]
     return bool(patterns[kind].search(sentence.casefold()))
+
+
+def typed_evidence(question: str, evidence: list[StoredSentence]) -> list[StoredSentence]:
+    """The evidence sentences holding the kind of answer ``question`` asks for,
+    when that leaves out some.
+
+    >>> s = lambda text: StoredSentence(text, "a.txt", 0, 1, text, "en", "", "", 0)
+    >>> [x.text for x in typed_evidence("When did they meet?", [s("They met."), s("They met on Monday.")])]
+    ['They met on Monday.']
+    >>> typed_evidence("Who met?", [s("They met."), s("They met on Monday.")])
+    []
+    """
+    kind = answer_type(question)
+    if kind is None:
+        return []
+    typed = [sentence for sentence in evidence if holds(sentence.text, kind, sentence.language)]
+    return typed if len(typed) < len(evidence) else []

@@ -28,7 +28,7 @@ from rag.answer import (
     strip_markers,
     unmatched_numbers,
 )
-from rag.answer_type import answer_type, holds
+from rag.answer_type import typed_evidence
 from rag.config import Settings
 from rag.embeddings import (
     CALIBRATED_MIN_REPLY_RELATEDNESS,
@@ -96,23 +96,6 @@ def answer_prefix() -> list[Message]:
     return turns
 
 
-def typed_evidence(question: str, evidence: list[StoredSentence]) -> list[StoredSentence]:
-    """The evidence sentences holding the kind of answer ``question`` asks for
-    (number, date, duration; :mod:`rag.answer_type`), when that leaves out some.
-
-    >>> s = lambda text: StoredSentence(text, "a.txt", 0, 1, text, "en", "", "", 0)
-    >>> [x.text for x in typed_evidence("When did they meet?", [s("They met."), s("They met on Monday.")])]
-    ['They met on Monday.']
-    >>> typed_evidence("Who met?", [s("They met."), s("They met on Monday.")])
-    []
-    """
-    kind = answer_type(question)
-    if kind is None:
-        return []
-    typed = [sentence for sentence in evidence if holds(sentence.text, kind, sentence.language)]
-    return typed if len(typed) < len(evidence) else []
-
-
 def answer_messages(
     question: str, evidence: list[StoredSentence], language: str
 ) -> list[Message]:
@@ -158,11 +141,11 @@ class Engine:
             ChromaVectorStore(chroma_collection=collection), embed_model=self.embed_model
         )
         self.collection = collection
-        self.vocabulary = CorpusVocabulary([s.text for s in sentences] + sorted({s.title for s in sentences}))
         texts_by_source: dict[str, list[str]] = {}
         for sentence in sentences:
             texts_by_source.setdefault(sentence.source, [sentence.title]).append(sentence.text)
         self.article_vocabularies = {source: CorpusVocabulary(texts) for source, texts in texts_by_source.items()}
+        self.vocabulary = CorpusVocabulary.merged(self.article_vocabularies.values())
         self.retriever = HybridRetriever.from_settings(vector_index, sentences, self.settings)
         self.sentences = sentences
 
@@ -371,11 +354,12 @@ class Engine:
         retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
+        # Names are read in the question's own language, which ``language`` may override.
+        question_language = detect_language(question)
         if (
             retrieved.top_similarity < self.min_relevance
             or unmatched_numbers(question, evidence)
-            # The question's own language, which ``language`` may override.
-            or self.vocabulary.unknown_names(question, detect_language(question))
+            or self.vocabulary.unknown_names(question, question_language)
         ):
             # Nothing retrieved is about this, or about the year it asks about,
             # or the corpus never names what it asks about: refuse without
@@ -385,7 +369,7 @@ class Engine:
             text, refused, citations = self._generate(question, evidence, language, on_token)
             cited_articles = [self.article_vocabularies.get(c.source) for c in citations]
             if not refused and names_not_in_articles(
-                question, detect_language(question), [a for a in cited_articles if a is not None]
+                question, question_language, [a for a in cited_articles if a is not None]
             ):
                 # The answer comes from an article that never names what the
                 # question asks about: it is about something else.

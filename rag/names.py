@@ -48,7 +48,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from rag.language import LANGUAGE_NAMES, spelled_alike
-from rag.numerals import BABEL_LOCALES, canonical
+from rag.numerals import BABEL_LOCALES, canonical, day_and_month_names
 
 _WORD = re.compile(r"\w+")
 # A word right after these (or at the start) begins a sentence or a quote.
@@ -81,13 +81,10 @@ def fold(word: str) -> str:
 @lru_cache(maxsize=1)
 def _country_names() -> dict[str, frozenset[str]]:
     """Folded country name in any ragbot language -> the country's folded names in all of them."""
-    from babel import Locale
-
     names_by_code: dict[str, set[str]] = {}
-    for locale in set(BABEL_LOCALES.values()):
-        for code, name in Locale.parse(locale).territories.items():
-            if code.isalpha():  # letter codes are countries; digit codes are regions
-                names_by_code.setdefault(code, set()).add(fold(name))
+    for language in BABEL_LOCALES:
+        for name, code in _countries_in(language).items():
+            names_by_code.setdefault(code, set()).add(fold(name))
     return {name: frozenset(names) for names in names_by_code.values() for name in names}
 
 
@@ -101,16 +98,19 @@ def _language_names() -> frozenset[str]:
 
 
 @lru_cache(maxsize=None)
+def _countries_in(language: str) -> dict[str, str]:
+    """Country names in one of ragbot's languages (CLDR) -> their codes."""
+    from babel import Locale
+
+    territories = Locale.parse(BABEL_LOCALES[language]).territories
+    # Letter codes are countries; digit codes are regions ("Europe").
+    return {name: code for code, name in territories.items() if code.isalpha()}
+
+
+@lru_cache(maxsize=None)
 def _names_in(language: str) -> dict[str, str]:
     """Country, month and weekday names in one of ragbot's languages -> a code for each."""
-    from babel import Locale
-    from babel.dates import get_day_names, get_month_names
-
-    locale = BABEL_LOCALES[language]
-    names = {name: code for code, name in Locale.parse(locale).territories.items() if code.isalpha()}
-    names.update({name: f"#month{n}" for n, name in get_month_names("wide", locale=locale).items()})
-    names.update({name: f"#day{n}" for n, name in get_day_names("wide", locale=locale).items()})
-    return names
+    return {**_countries_in(language), **day_and_month_names(language)}
 
 
 def names_not_in_articles(
@@ -142,7 +142,7 @@ def load_name_tables() -> None:
     _country_codes()
     _language_names()
     for language in BABEL_LOCALES:
-        _names_in(language)
+        _countries_in(language)
 
 
 def respell_names(text: str, language: str) -> str:
@@ -181,12 +181,7 @@ def respell_names(text: str, language: str) -> str:
 @lru_cache(maxsize=1)
 def _country_codes() -> dict[str, str]:
     """Casefolded country name in any of ragbot's languages -> its CLDR code."""
-    return {
-        name.casefold(): code
-        for language in BABEL_LOCALES
-        for name, code in _names_in(language).items()
-        if not code.startswith("#")
-    }
+    return {name.casefold(): code for language in BABEL_LOCALES for name, code in _countries_in(language).items()}
 
 
 def country_code(word: str) -> str | None:
@@ -265,12 +260,18 @@ def question_names(question: str, language: str) -> list[str]:
 class CorpusVocabulary:
     """Every word of the corpus, folded, for asking whether a name occurs in it."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, texts: Iterable[str], folded: Iterable[str] = ()) -> None:
         # Folded once per distinct word: a large corpus repeats most of its words.
         self._words = {fold(word) for word in {word for text in texts for word in _WORD.findall(text)}}
+        self._words.update(folded)
         self._by_initial: dict[str, list[str]] = {}
         for word in self._words:
             self._by_initial.setdefault(word[:1], []).append(word)
+
+    @classmethod
+    def merged(cls, vocabularies: Iterable[CorpusVocabulary]) -> CorpusVocabulary:
+        """One vocabulary of several (the corpus of its articles'), without folding again."""
+        return cls([], folded=set().union(*(vocabulary._words for vocabulary in vocabularies)))
 
     def _spelled(self, folded: str, similarity: float) -> bool:
         if folded in self._words:

@@ -31,22 +31,34 @@ _AMBIGUOUS = {"en": {"may"}}
 
 
 @lru_cache(maxsize=None)
-def _table(language: str) -> dict[str, str]:
+def day_and_month_names(language: str) -> dict[str, str]:
+    """Babel's (CLDR) weekday and month names of ``language`` -> their tokens.
+
+    >>> day_and_month_names("da")["marts"], day_and_month_names("de")["Samstag"]
+    ('#month3', '#day5')
+    """
     from babel.dates import get_day_names, get_month_names
-    from num2words import num2words
 
     locale = BABEL_LOCALES.get(language)
     if locale is None:
+        return {}
+    names = {name: f"#day{index}" for index, name in get_day_names("wide", locale=locale).items()}
+    names.update({name: f"#month{index}" for index, name in get_month_names("wide", locale=locale).items()})
+    return names
+
+
+@lru_cache(maxsize=None)
+def _table(language: str) -> dict[str, str]:
+    from num2words import num2words
+
+    if language not in BABEL_LOCALES:
         return {}
     table: dict[str, str] = {}
     for number in _NUMBERS:
         word = num2words(number, lang=language).casefold()
         if word.isalpha():  # single words only: "twenty-one" is left alone
             table[word] = str(number)
-    for index, name in get_day_names("wide", locale=locale).items():
-        table[name.casefold()] = f"#day{index}"
-    for index, name in get_month_names("wide", locale=locale).items():
-        table[name.casefold()] = f"#month{index}"
+    table.update({name.casefold(): token for name, token in day_and_month_names(language).items()})
     for word in _AMBIGUOUS.get(language, ()):
         table.pop(word, None)
     return table
@@ -73,13 +85,5 @@ def word_for(token: str, language: str) -> str:
     >>> word_for(canonical("Samstag", "de"), "no"), word_for(canonical("March", "en"), "da"), word_for("34", "de")
     ('lørdag', 'marts', '34')
     """
-    from babel.dates import get_day_names, get_month_names
-
-    locale = BABEL_LOCALES.get(language)
-    if locale is None or not token.startswith("#"):
-        return token
-    if token.startswith("#day"):
-        return get_day_names("wide", locale=locale)[int(token[4:])]
-    if token.startswith("#month"):
-        return get_month_names("wide", locale=locale)[int(token[6:])]
-    return token
+    words = {token: name for name, token in day_and_month_names(language).items()}
+    return words.get(token, token)
