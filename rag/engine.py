@@ -18,6 +18,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.answer import (
     Answer,
     Citation,
+    better_match,
     Closeness,
     compose,
     format_evidence,
@@ -310,6 +311,16 @@ class Engine:
             typed = typed_evidence(question, evidence)
             if typed:
                 return self._generate(question, typed, language, narrowed=True)
+        if not composed[1] and not narrowed:
+            # The answer is drawn from a sentence (in the question's language)
+            # that matches the question clearly worse than another: asked
+            # again with that sentence alone, the model usually reads the
+            # fact from it. The first answer stands if the second is refused.
+            better = better_match(composed[2], evidence, question, language)
+            if better is not None:
+                second_try = self._generate(question, [better], language, narrowed=True)
+                if not second_try[1]:
+                    return second_try
         if composed[1] or not (bare or foreign(composed[0])):
             return composed
         # A bare fact ("34 [2]") does not show it is in the asked language, and a

@@ -152,3 +152,34 @@ def test_an_untranslated_answer_gives_way_to_a_sentence_in_the_questions_languag
     assert answer.answer.startswith("Forholdet mellom de to landene var på frysepunktet i 2015")
     assert answer.citations[0].source == "001_cdca8b3d9982e562.txt"
     assert len(chat.prompts) == 2
+
+
+SOLDIERS = "Hvor mange soldater fra den syriske hær blev dræbt tirsdag ifølge Sohr?"
+
+
+def test_an_answer_from_a_sentence_matching_the_question_worse_is_asked_again_from_the_better_one(
+    seeded_store: Path, nano_e5
+) -> None:
+    # Seen with the embedded model: the civilians' figure from the Norwegian
+    # sentence, although the Danish one names the soldiers, the army and Tuesday.
+    chat = ScriptedChat(
+        saying("Tirsdag blev 135 sivile drept [{n}].", "135 sivile"),
+        saying("To soldater fra den syriske hær blev dræbt tirsdag [{n}].", "to soldater"),
+    )
+    answer = _engine(seeded_store, nano_e5, chat).ask(SOLDIERS)
+    assert not answer.refused and answer.answer == "To soldater fra den syriske hær blev dræbt tirsdag [1]."
+    assert answer.citations[0].source == "000_a1c12008845bb2ac.txt"
+    second = _evidence_lines(chat.prompts[1])
+    assert len(second) == 1 and "to soldater fra den syriske hær" in second[0]
+
+
+def test_the_first_answer_stands_when_the_better_sentence_gives_none(seeded_store: Path, nano_e5) -> None:
+    chat = ScriptedChat(saying("Tirsdag blev 135 civile dræbt [{n}].", "135 sivile"), lambda messages: "NOT_IN_SOURCES")
+    answer = _engine(seeded_store, nano_e5, chat).ask(SOLDIERS)
+    assert not answer.refused and "135" in answer.answer and len(chat.prompts) == 2
+
+
+def test_an_answer_from_the_best_matching_sentence_takes_one_turn(seeded_store: Path, nano_e5) -> None:
+    chat = ScriptedChat(saying("To soldater blev dræbt tirsdag [{n}].", "to soldater"))
+    answer = _engine(seeded_store, nano_e5, chat).ask(SOLDIERS)
+    assert not answer.refused and answer.answer.startswith("To soldater") and len(chat.prompts) == 1
