@@ -497,7 +497,7 @@ def compose(
     """
     # Country, month and weekday names spelled the asked language's way first,
     # so that a misspelled "Turkiet" is not taken for something the reply adds.
-    text = respell_names(reply.strip(), language)
+    text = replied = respell_names(reply.strip(), language)
     refusal = refusal_text(language), True, []
     if not text or REFUSAL_TOKEN in text.upper().replace(" ", "_"):
         return refusal
@@ -507,9 +507,11 @@ def compose(
         # quote_instead), or for a reply that restates the question, the fact
         # of the asked kind in it (fact_instead); checked like any reply, but
         # never replaced again.
-        quoted = None if quoting else quote_instead(text, evidence, question, language)
+        # The sentence the model cited, not one its fact was attributed to
+        # below: the reply was read from it.
+        quoted = None if quoting else quote_instead(replied, evidence, question, language)
         if quoted is None and restated and not quoting:
-            quoted = fact_instead(text, evidence, question, language)
+            quoted = fact_instead(replied, evidence, question, language)
         if quoted is None:
             return refusal
         return compose(quoted, evidence, question, language, confidential, closeness, related, quoting=True)

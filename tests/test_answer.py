@@ -103,6 +103,17 @@ def test_reply_its_sentence_does_not_support_is_answered_with_that_sentence(
     assert compose(reply, EVIDENCE, question, language)[0] == answer
 
 
+def test_an_invented_date_is_answered_with_the_sentence_the_model_cited_not_one_holding_the_month() -> None:
+    # Seen with the embedded model: "den 24. mars [1]" where sentence 1 says
+    # "tirsdag aften"; another sentence's "March 2" holds the month, not the 24.
+    kremlin = StoredSentence("k", "k.txt", 0, 60, "Det fremgår af udtalelsen fra Kreml sent tirsdag aften.", "da", "", "", 0)
+    march = StoredSentence("m", "m.txt", 0, 60, "Peskov on March 2 also confirmed the talks.", "en", "", "", 1)
+    reply = "Kreml udtalte sig om samtalen den 24. mars [1]."
+    answer, refused, citations = compose(reply, [kremlin, march], "Hvornår udtalte Kreml sig om samtalen?", "da")
+    assert not refused and answer == "Det fremgår af udtalelsen fra Kreml sent tirsdag aften [1]."
+    assert [c.source for c in citations] == ["k.txt"]
+
+
 def test_reply_in_other_words_stands_when_its_sentence_shares_the_questions() -> None:
     # "took" and "hours" are not "long" and "talks", but the cited sentence is about the talks.
     answer, refused, _ = compose("It took about three hours [1].", EVIDENCE, "How long did the talks go on?", "en")
