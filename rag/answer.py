@@ -202,6 +202,31 @@ def quote_instead(reply: str, evidence: list[StoredSentence], question: str, lan
     return _quotable(cited[0], evidence, question, language) if cited else None
 
 
+def best_quote(evidence: list[StoredSentence], question: str, language: str) -> str | None:
+    """The evidence sentence sharing most of the question's key terms that
+    can stand as its answer (the guards of :func:`quote_instead`), quoted
+    with its citation; ties go to the higher-ranked sentence.
+
+    For a reply that restates the question and cites a sentence that cannot
+    be quoted: "Hvilken dag møttes Putin og Erdogan i Ankara?" answered
+    "Putin og Erdogan møttes i Ankara [3]." citing an English sentence,
+    while a Norwegian one says "Etter samtaler i Ankara torsdag kveld ...".
+
+    >>> s = lambda text, lang: StoredSentence(text, "a.txt", 0, 1, text, lang, "", "", 0)
+    >>> ev = [s("Putin and Erdogan met on January 8.", "en"), s("Etter samtaler i Ankara torsdag er Putin og Erdogan enige.", "no")]
+    >>> best_quote(ev, "Hvilken dag møttes Putin og Erdogan i Ankara?", "no")
+    'Etter samtaler i Ankara torsdag er Putin og Erdogan enige [2].'
+    >>> best_quote(ev, "Hvor mange soldater døde?", "no") is None
+    True
+    """
+    asked = key_terms(question, language)
+    ranked = sorted(
+        range(1, len(evidence) + 1),
+        key=lambda n: -len(asked & key_terms(evidence[n - 1].text, evidence[n - 1].language)),
+    )
+    return next((q for n in ranked if (q := _quotable(n, evidence, question, language)) is not None), None)
+
+
 def _quotable(number: int, evidence: list[StoredSentence], question: str, language: str) -> str | None:
     """Evidence sentence ``number`` with its citation, if it can stand as the answer (see quote_instead)."""
     sentence = evidence[number - 1]
@@ -504,14 +529,15 @@ def compose(
 
     def quoted_or_refused(restated: bool = False) -> tuple[str, bool, list[Citation]]:
         # The sentence the reply cites, when it can stand as the answer (see
-        # quote_instead), or for a reply that restates the question, the fact
-        # of the asked kind in it (fact_instead); checked like any reply, but
-        # never replaced again.
-        # The sentence the model cited, not one its fact was attributed to
-        # below: the reply was read from it.
+        # quote_instead): the sentence the model cited, not one its fact was
+        # attributed to below, since the reply was read from it. For a reply
+        # that restates the question, else the fact of the asked kind in that
+        # sentence (fact_instead), else the evidence sentence best matching
+        # the question that can stand as the answer (best_quote). Checked
+        # like any reply, but never replaced again.
         quoted = None if quoting else quote_instead(replied, evidence, question, language)
         if quoted is None and restated and not quoting:
-            quoted = fact_instead(replied, evidence, question, language)
+            quoted = fact_instead(replied, evidence, question, language) or best_quote(evidence, question, language)
         if quoted is None:
             return refusal
         return compose(quoted, evidence, question, language, confidential, closeness, related, quoting=True)

@@ -23,6 +23,7 @@ from rag.answer import (
     compose,
     format_evidence,
     is_bare,
+    key_terms,
     own_language_quote,
     refusal_text,
     restates,
@@ -337,7 +338,10 @@ class Engine:
             max_tokens=limit,
         )
         rewritten = compose(second, evidence, question, language, confidential, closeness, related)
-        if rewritten[1] or (not bare and foreign(rewritten[0])):
+        # The sentence must still say the bare fact ("Samstag [1]." became
+        # "am 2. März" once, a date from another sentence).
+        dropped_fact = bare and not key_terms(composed[0], language) <= key_terms(rewritten[0], language)
+        if rewritten[1] or dropped_fact or (not bare and foreign(rewritten[0])):
             # The translation failed too (this small model translates
             # poorly): a sentence in the question's language holding the same
             # numbers, quoted, is the answer if there is one.

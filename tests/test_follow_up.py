@@ -183,3 +183,26 @@ def test_an_answer_from_the_best_matching_sentence_takes_one_turn(seeded_store: 
     chat = ScriptedChat(saying("To soldater blev dræbt tirsdag [{n}].", "to soldater"))
     answer = _engine(seeded_store, nano_e5, chat).ask(SOLDIERS)
     assert not answer.refused and answer.answer.startswith("To soldater") and len(chat.prompts) == 1
+
+
+def test_a_bare_fact_stands_when_its_sentence_version_says_another_fact(seeded_store: Path, nano_e5) -> None:
+    # Seen with the embedded model: "Samstag [1]." asked for as a sentence
+    # became "... am 2. März [1].", a date read from another sentence.
+    chat = ScriptedChat(
+        saying("Samstag [{n}].", "Am Samstag fanden"),
+        saying("Die Gespräche fanden am 2. März statt [{n}].", "on March 2 also confirmed"),
+    )
+    answer = _engine(seeded_store, nano_e5, chat).ask("Wann fanden die Gespräche über Syrien in Moskau statt?")
+    assert not answer.refused and answer.answer == "Samstag [1]." and len(chat.prompts) == 2
+    assert "Am Samstag" in answer.citations[0].quote
+
+
+def test_a_restating_reply_citing_an_unquotable_sentence_is_answered_with_the_best_matching_one(
+    seeded_store: Path, nano_e5
+) -> None:
+    # The reply cites an English sentence, which a Norwegian question cannot be
+    # answered with verbatim; the Norwegian sentence on the Ankara talks can.
+    chat = ScriptedChat(saying("Putin og Erdogan møttes i Ankara [{n}].", "TurkStream"))
+    answer = _engine(seeded_store, nano_e5, chat).ask("Hvilken dag møttes Putin og Erdogan i Ankara?")
+    assert not answer.refused and answer.answer.startswith("Etter samtaler i presidentpalasset i Ankara torsdag kveld")
+    assert answer.citations[0].source == "001_cdca8b3d9982e562.txt"
