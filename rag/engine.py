@@ -18,8 +18,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from rag.answer import (
     Answer,
     Citation,
-    better_match,
     Closeness,
+    better_match,
     compose,
     format_evidence,
     is_bare,
