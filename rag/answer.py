@@ -173,6 +173,11 @@ def unmatched_numbers(question: str, evidence: list[StoredSentence]) -> set[str]
     return _numbers(question) - set().union(*(_numbers(s.text) for s in evidence))
 
 
+def _shared_terms(asked: set[str], sentence: StoredSentence) -> set[str]:
+    """The key terms of a question (``asked``) that ``sentence`` has too."""
+    return asked & key_terms(sentence.text, sentence.language)
+
+
 QUOTE_COVERAGE = 0.5
 # "Hvor gammel er Erdogan?" has two key terms; a sentence naming Erdogan has half.
 QUOTE_MIN_SHARED = 2
@@ -222,7 +227,7 @@ def best_quote(evidence: list[StoredSentence], question: str, language: str) -> 
     asked = key_terms(question, language)
     ranked = sorted(
         range(1, len(evidence) + 1),
-        key=lambda n: -len(asked & key_terms(evidence[n - 1].text, evidence[n - 1].language)),
+        key=lambda n: -len(_shared_terms(asked, evidence[n - 1])),
     )
     return next((q for n in ranked if (q := _quotable(n, evidence, question, language)) is not None), None)
 
@@ -236,7 +241,7 @@ def _quotable(number: int, evidence: list[StoredSentence], question: str, langua
     if kind is not None and not holds(sentence.text, kind, sentence.language):
         return None
     asked = key_terms(question, language)
-    shared = asked & key_terms(sentence.text, sentence.language)
+    shared = _shared_terms(asked, sentence)
     if len(shared) < max(QUOTE_MIN_SHARED, QUOTE_COVERAGE * len(asked)):
         return None
     return _cite(sentence.text, [number])
@@ -263,12 +268,8 @@ def own_language_quote(answer: str, evidence: list[StoredSentence], question: st
     numbers = _numbers(text, answer_language(text, language))
     if not numbers:
         return None
-    for number, sentence in enumerate(evidence, start=1):
-        if numbers <= _numbers(sentence.text, sentence.language):
-            quoted = _quotable(number, evidence, question, language)
-            if quoted is not None:
-                return quoted
-    return None
+    holding = (n for n, s in enumerate(evidence, start=1) if numbers <= _numbers(s.text, s.language))
+    return next((q for n in holding if (q := _quotable(n, evidence, question, language)) is not None), None)
 
 
 # How many more of the question's key terms another sentence must share than
@@ -311,7 +312,7 @@ def better_match(
     kind = answer_type(question)
 
     def shared(sentence: StoredSentence) -> int:
-        return len(asked & key_terms(sentence.text, sentence.language))
+        return len(_shared_terms(asked, sentence))
 
     rivals = [s for s in evidence if s is not cited and (kind is None or holds(s.text, kind, s.language))]
     best = max(rivals, key=shared, default=None)
@@ -494,7 +495,7 @@ def _cites_the_question(reply: str, evidence: list[StoredSentence], asked: set[s
     if not cited:
         return False
     sentence = evidence[cited[0] - 1]
-    return spelled_alike(sentence.language, language) and bool(asked & key_terms(sentence.text, sentence.language))
+    return spelled_alike(sentence.language, language) and bool(_shared_terms(asked, sentence))
 
 
 def compose(
