@@ -215,62 +215,111 @@ def chat(as_json: bool, settings: Settings) -> None:
 
 
 @cli.command("eval")
-@click.option("--gold", type=click.Path(path_type=Path), default=Path("evals/gold.jsonl"), show_default=True)
+@click.option("--dev", "dev_path", type=click.Path(path_type=Path), default=Path("evals/dev.jsonl"), show_default=True,
+              help="The split rules, thresholds and prompts are tuned on.")
+@click.option("--test", "test_path", type=click.Path(path_type=Path), default=Path("evals/test.jsonl"), show_default=True,
+              help="The frozen held-out split (checked against evals/test.sha256; reported in aggregate only).")
+@click.option("--split", type=click.Choice(["both", "dev", "test"]), default="both", show_default=True)
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Only every N-th item of each split (make test uses a sample; its ratchet levels are its own).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
               help="Directory for eval.json and eval.md.")
 @click.option("--ratchet", type=click.Path(path_type=Path), default=Path("evals/ratchet.json"), show_default=True,
-              help="Fail when a figure falls below the level recorded here.")
+              help="Fail when a figure of either split falls below the level recorded here.")
 @click.option("--update-ratchet", is_flag=True, help="Raise the ratchet to the figures reached.")
 @click.option("--baseline", is_flag=True,
-              help="Also run a plain llama-index pipeline (same models) and show both side by side. "
-                   "Slow: about 20 s per question on 2 cores.")
+              help="Also run a plain llama-index pipeline (same models) on the same splits, side by side. "
+                   "Slow: about 10 s per question on 2 cores.")
+@click.option("--ablation", is_flag=True,
+              help="Also show each rule's effect: the figures with every rule, and with each switched off.")
+@click.option("--save-results", type=click.Path(path_type=Path), default=None,
+              help="Also pickle every split's scored results here, for computing figures later "
+                   "(the test split's items are still not for reading one by one).")
+@click.option("--fit-abstention", is_flag=True,
+              help="Print the abstention threshold that is best on the dev split (and its curve).")
 @storage_option
 def evaluate(
-    gold: Path, out: Path, ratchet: Path, update_ratchet: bool, baseline: bool, settings: Settings
+    dev_path: Path, test_path: Path, split: str, every: int, out: Path, ratchet: Path, update_ratchet: bool,
+    baseline: bool, ablation: bool, save_results: Path | None, fit_abstention: bool, settings: Settings,
 ) -> None:
-    """Run the gold set through the engine; print and write the report."""
+    """Run the dev and test splits through the engine; print them side by side with the gap."""
     from tqdm import tqdm
 
     from rag import evaluate as ev
     from rag.engine import Engine
 
-    items = ev.load_gold(gold)
+    splits: dict[str, list] = {}
+    if split in ("both", "dev"):
+        splits["dev"] = ev.load_gold(dev_path)[::every]
+    if split in ("both", "test"):
+        ev.check_frozen(test_path, test_path.with_suffix(".sha256"))
+        splits["test"] = ev.load_gold(test_path)[::every]
     engine = Engine.load(settings)
 
-    def run(name: str, runner) -> dict:
-        results = ev.run_gold(
+    results: dict[str, list] = {}
+
+    def run(name: str, runner, items: list, itemised: bool) -> dict:
+        results[name] = ev.run_gold(
             runner, items, settings.corpus_dir,
             progress=lambda xs: tqdm(xs, desc=name, unit="q", file=sys.stderr),
         )
-        return ev.build_report(results, runner.backend)
+        return ev.build_report(results[name], runner.backend, itemised=itemised)
 
-    report = run("eval", engine)
-    baseline_report = None
+    reports = {name: run(name, engine, items, itemised=name == "dev") for name, items in splits.items()}
+    if save_results is not None:
+        import pickle
+
+        save_results.write_bytes(pickle.dumps(results))
+    if ablation:
+        rules = ev.rules_fired([r for name in splits for r in results[name]])
+        tables = {name: ev.ablation(results[name], rules) for name in splits}
+        for name, table in tables.items():
+            reports[name]["ablation"] = table
+        click.echo("rule ablation (" + ", ".join(ev.ABLATION_FIGURES) + "), per split:")
+        for variant in next(iter(tables.values())):
+            cells = "   ".join(f"{name} " + " ".join(f"{v:.3f}" for v in tables[name][variant].values()) for name in tables)
+            click.echo(f"  {variant:<28} {cells}")
+    if fit_abstention and "dev" in results:
+        best, curve = ev.fit_threshold(results["dev"])
+        click.echo("abstention threshold on dev (threshold, accuracy, correct refusals):")
+        for point in curve:
+            click.echo(f"  {point[0]:>8}  {point[1]:.3f}  {point[2]:.3f}" + ("  <- best" if point[0] == best else ""))
     if baseline:
         from rag.baseline import BaselineEngine
 
-        baseline_report = run(
-            "baseline", BaselineEngine(settings, engine.chat_model, engine.embed_model)
-        )
-        report["baseline"] = baseline_report
-    figures = report["figures"]
+        plain = BaselineEngine(settings, engine.chat_model, engine.embed_model)
+        for name, items in splits.items():
+            reports[f"baseline {name}"] = run(f"baseline {name}", plain, items, itemised=False)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval.json").write_text(ev.report_json(report), encoding="utf-8")
-    (out / "eval.md").write_text(ev.report_markdown(report, baseline_report), encoding="utf-8")
-    width = max(len(name) for name in figures)
-    columns = [figures] + ([baseline_report["figures"]] if baseline_report else [])
-    if baseline_report:
-        click.echo(f"{'figure':<{width}}  {'ragbot':>10}  {'baseline':>10}")
-    for name in figures:
-        click.echo(f"{name:<{width}}" + "".join(f"  {column.get(name, ''):>10}" for column in columns))
+    (out / "eval.json").write_text(ev.report_json(reports), encoding="utf-8")
+    (out / "eval.md").write_text(ev.report_markdown(reports), encoding="utf-8")
+    header, rows = ev.figure_columns(reports)
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in (header, *rows):
+        click.echo("  ".join(f"{str(cell):<{widths[0]}}" if i == 0 else f"{str(cell):>{widths[i]}}"
+                             for i, cell in enumerate(row)))
     click.echo(f"report: {out / 'eval.md'}")
     levels = json.loads(ratchet.read_text()) if ratchet.is_file() else {}
+    def level(name: str, step: int) -> str:
+        return name if step == 1 else f"{name} every {step}"
+
     if update_ratchet:
-        raised = ev.raise_ratchet(figures, levels)
-        ratchet.write_text(json.dumps(raised, indent=1, sort_keys=True) + "\n")
+        for name in splits:
+            levels[level(name, every)] = ev.raise_ratchet(reports[name]["figures"], levels.get(level(name, every), {}))
+            if every == 1:  # the sample make test runs, from the same answers
+                sample = ev.summarise(results[name][::ev.TEST_SAMPLE_EVERY])
+                key = level(name, ev.TEST_SAMPLE_EVERY)
+                levels[key] = ev.raise_ratchet(sample, levels.get(key, {}))
+        ratchet.write_text(json.dumps(levels, indent=1, sort_keys=True) + "\n")
         click.echo(f"ratchet updated: {ratchet}")
         return
-    regressions = ev.check_ratchet(figures, levels, ev.one_item_slack(items))
+    regressions = [
+        f"{name} {regression}"
+        for name, items in splits.items()
+        for regression in ev.check_ratchet(
+            reports[name]["figures"], levels.get(level(name, every), {}), ev.one_item_slack(items)
+        )
+    ]
     if regressions:
         click.echo("error: below the ratchet: " + "; ".join(regressions), err=True)
         sys.exit(EXIT_ERROR)
@@ -280,7 +329,7 @@ def evaluate(
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the JSON here.")
 @click.option("--markdown", type=click.Path(path_type=Path), default=None, help="Write the BENCHMARKS.md table here.")
-@click.option("--gold", type=click.Path(path_type=Path), default=Path("evals/gold.jsonl"), show_default=True)
+@click.option("--gold", type=click.Path(path_type=Path), default=Path("evals/dev.jsonl"), show_default=True)
 @click.option("--questions", type=click.IntRange(min=1), default=None, help="Only the first N gold questions.")
 @click.option("--scales", default="10000,100000", show_default=True, help="Synthetic store sizes for retrieval (comma-separated; empty for none).")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Repeats for retrieval and cold start.")

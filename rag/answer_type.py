@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from rag.store import StoredSentence
 
 AnswerType = Literal["duration", "quantity", "date"]
 
@@ -119,20 +118,3 @@ def holds(sentence: str, kind: AnswerType, language: str = "") -> bool:
     """
     patterns = _HOLDS.get(language) or _HOLDS[""]
     return bool(patterns[kind].search(sentence.casefold()))
-
-
-def typed_evidence(question: str, evidence: list[StoredSentence]) -> list[StoredSentence]:
-    """The evidence sentences holding the kind of answer ``question`` asks for,
-    when that leaves out some.
-
-    >>> s = lambda text: StoredSentence(text, "a.txt", 0, 1, text, "en", "", "", 0)
-    >>> [x.text for x in typed_evidence("When did they meet?", [s("They met."), s("They met on Monday.")])]
-    ['They met on Monday.']
-    >>> typed_evidence("Who met?", [s("They met."), s("They met on Monday.")])
-    []
-    """
-    kind = answer_type(question)
-    if kind is None:
-        return []
-    typed = [sentence for sentence in evidence if holds(sentence.text, kind, sentence.language)]
-    return typed if len(typed) < len(evidence) else []

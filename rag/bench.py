@@ -106,6 +106,22 @@ class MeasuredChat:
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         return "".join(self.stream(messages, max_tokens))
 
+    def answer(self, messages, evidence_count, max_tokens, abstain_above, on_text=None):
+        call = Call(list(messages), max_tokens, time.perf_counter())
+        self.calls.append(call)
+
+        def seen(text: str) -> None:
+            if call.first_token is None:
+                call.first_token = time.perf_counter()
+            if on_text is not None:
+                on_text(text)
+
+        draft = self.inner.answer(messages, evidence_count, max_tokens, abstain_above, seen)
+        call.finished = time.perf_counter()
+        call.tokens = draft.usage.get("completion_tokens", 0)
+        call.prompt_tokens = draft.usage.get("prompt_tokens", 0)
+        return draft
+
     def warm(self, messages: list[Message]) -> None:
         self.inner.warm(messages)
 
@@ -199,7 +215,7 @@ def bench_answers(engine, chat: MeasuredChat, items, settings: Settings, corpus_
     for item in items:
         chat.calls.clear()
         started = time.perf_counter()
-        [result] = run_gold(engine, [item], corpus_dir)
+        [result] = run_gold(engine, [item], corpus_dir, explain=False)
         totals.append(time.perf_counter() - started)
         results.append(result)
         calls = list(chat.calls)

@@ -101,7 +101,9 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(200, ge=16, description="Cap on generated tokens per answer.")
 
     # --- retrieval and questions -------------------------------------------
-    evidence_k: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the LLM.")
+    evidence_k: int = Field(
+        6, ge=1, le=9, description="Evidence sentences shown to the LLM (at most 9: the reply cites them by one digit)."
+    )
     candidate_k: int = Field(
         30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."
     )
@@ -129,6 +131,12 @@ class Settings(BaseSettings):
         description="Refuse without asking the LLM when the best dense similarity is below "
         "this (off-topic questions, trivia). Empty: the embedding model's calibrated value "
         "(0.81 for the embedded e5; off for Ollama models).",
+    )
+    abstain_threshold: float | None = Field(
+        None,
+        description="Refuse when log P(no sentence answers) - log P(best sentence) at the "
+        "reply's first token is above this. Empty: the value fitted on the dev split for "
+        "the model in use (rag/abstain.py), else 0 (the model's own choice).",
     )
     max_question_chars: int = Field(
         500, ge=10, description="Longest question accepted, in characters."

@@ -9,42 +9,27 @@ Example (loads the 1 GB model, so not run as a doctest)::
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from rag.answer import (
-    Answer,
-    Citation,
-    Closeness,
-    better_match,
-    compose,
-    format_evidence,
-    is_bare,
-    key_terms,
-    own_language_quote,
-    refusal_text,
-    restates,
-    strip_markers,
-    unmatched_numbers,
-)
-from rag.answer_type import typed_evidence
+from rag.abstain import abstains, threshold_for
+from rag.answer import Answer, Citation, refusal_text, render, strip_markers
 from rag.config import Settings
-from rag.embeddings import (
-    CALIBRATED_MIN_REPLY_RELATEDNESS,
-    build_embedding,
-    embedding_identity,
-    min_relevance,
-)
+from rag.embeddings import build_embedding, embedding_identity, min_relevance
 from rag.errors import InvalidQuestion
-from rag.language import LANGUAGE_NAMES, answer_language, detect_language
-from rag.llm import ChatModel, Message, build_chat_model
-from rag.names import CorpusVocabulary, load_name_tables, names_not_in_articles
-from rag.prompts import render
+from rag.gates import GATES, gates_fired
+from rag.generate import StructuredGenerator, answer_prefix
+from rag.language import detect_language
+from rag.llm import ChatModel, build_chat_model
+from rag.names import CorpusVocabulary, load_name_tables
+from rag.prompts import render as render_prompt
 from rag.retrieve import HybridRetriever, Retrieved
 from rag.store import Store, StoredSentence
+from rag.verify import REPAIR, holding_sentence, verify
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -57,10 +42,6 @@ def validate_question(question: str, max_chars: int) -> str:
             f"the question is {len(cleaned)} characters long; the limit is {max_chars}"
         )
     return cleaned
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a @ b) / (float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0)
 
 
 Turn = tuple[str, str]  # (question, answer text) of an earlier exchange
@@ -76,45 +57,19 @@ def remember(history: Sequence[Turn], turn: Turn) -> list[Turn]:
     return [*history, turn][-TURNS_KEPT:]
 
 
-WORKED_EXAMPLES = 2  # prompts/answer_example_<n>_user.txt and _reply.txt
+@dataclass
+class Decision:
+    """Why the last answer is what it is: the rules that refused it, the
+    abstention score, and the answer its draft would have given had nothing
+    refused it (the evaluation switches rules off with this, from one run)."""
 
-
-def answer_prefix() -> list[Message]:
-    """The turns every answer prompt starts with: rules and worked examples.
-
-    The first worked example (a Danish question answered from an English
-    sentence) shows a small model the three things it otherwise skips: a
-    complete sentence, in the asked language, with the evidence number
-    cited. The second (two sentences give a duration; the question's "in
-    Oslo, according to Ritzau" picks one) shows that the qualifiers of the
-    question decide which sentence answers. Being the same for every
-    question, these tokens are evaluated once and reused from llama.cpp's KV
-    cache (and from disk by a new process), so examples cost no time per answer.
-    """
-    turns: list[Message] = [{"role": "system", "content": render("answer_system").strip()}]
-    for number in range(1, WORKED_EXAMPLES + 1):
-        turns.append({"role": "user", "content": render(f"answer_example_{number}_user").strip()})
-        turns.append({"role": "assistant", "content": render(f"answer_example_{number}_reply").strip()})
-    return turns
-
-
-def answer_messages(
-    question: str, evidence: list[StoredSentence], language: str
-) -> list[Message]:
-    """The chat turns for one question: :func:`answer_prefix`, then the evidence and question."""
-    language_name = LANGUAGE_NAMES.get(language, "English")
-    return [
-        *answer_prefix(),
-        {
-            "role": "user",
-            "content": render(
-                "answer_user",
-                evidence=format_evidence(evidence),
-                question=question,
-                language_name=language_name,
-            ).strip(),
-        },
-    ]
+    fired: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # repairs made to the draft (rag.verify.REPAIR)
+    abstain_score: float | None = None
+    threshold: float = 0.0
+    draft_text: str = ""
+    draft_citations: list[Citation] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 class Engine:
@@ -128,6 +83,15 @@ class Engine:
         self.embed_model = embed_model
         self.embedding_identity = embedding_identity(settings)
         self.min_relevance = min_relevance(settings)
+        self.abstain_threshold = threshold_for(chat_model.identity, settings.abstain_threshold)
+        self.generator = StructuredGenerator(chat_model, settings.max_answer_tokens)
+        # Everything fixed in the prompt (rules and worked examples) is
+        # confidential: an answer reciting any of it is an injection that worked.
+        self.confidential = "\n".join(turn["content"] for turn in answer_prefix())
+        # Set by the evaluation: generate even when a rule refuses, and keep
+        # the draft in ``last_decision`` (answers are the same either way).
+        self.explain = False
+        self.last_decision = Decision()
         self.reload()
         chat_model.warm(answer_prefix())
 
@@ -146,8 +110,7 @@ class Engine:
         texts_by_source: dict[str, list[str]] = {}
         for sentence in sentences:
             texts_by_source.setdefault(sentence.source, [sentence.title]).append(sentence.text)
-        self.article_vocabularies = {source: CorpusVocabulary(texts) for source, texts in texts_by_source.items()}
-        self.vocabulary = CorpusVocabulary.merged(self.article_vocabularies.values())
+        self.vocabulary = CorpusVocabulary.merged(CorpusVocabulary(texts) for texts in texts_by_source.values())
         self.retriever = HybridRetriever.from_settings(vector_index, sentences, self.settings)
         self.sentences = sentences
 
@@ -177,10 +140,10 @@ class Engine:
         )
         rewritten = self.chat_model.chat(
             [
-                {"role": "system", "content": render("condense_system").strip()},
+                {"role": "system", "content": render_prompt("condense_system").strip()},
                 {
                     "role": "user",
-                    "content": render(
+                    "content": render_prompt(
                         "condense_user", conversation=conversation, question=question
                     ).strip(),
                 },
@@ -226,132 +189,36 @@ class Engine:
         """
         return self.ask_with_retrieval(question, history, on_token, language)[0]
 
-    def _embedded(self, text: str) -> np.ndarray:
-        return np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
-
-    def closeness(self, evidence: list[StoredSentence]) -> Closeness:
-        """Cosine similarity of a text to each evidence sentence, from the stored vectors.
-
-        Used only to choose between evidence sentences that hold the same
-        facts, so it costs one query embedding when it is needed at all; the
-        checks of one reply ask about the same text more than once, so each
-        text is measured once.
-        """
-        measured: dict[str, list[float]] = {}
-
-        def measure(text: str) -> list[float]:
-            if text in measured:
-                return measured[text]
-            rows = self.collection.get(ids=[s.id for s in evidence], include=["embeddings"])
-            stored = dict(zip(rows["ids"], rows["embeddings"]))
-            probe = self._embedded(text)
-            # A sentence re-ingested meanwhile is never the closest.
-            measured[text] = [
-                _cosine(probe, np.asarray(stored[s.id], dtype=np.float32)) if s.id in stored else -1.0
-                for s in evidence
-            ]
-            return measured[text]
-
-        return measure
-
-    def related_to(self, question: str) -> Callable[[str], bool] | None:
-        """Whether a text is close in meaning to ``question``, for embedding
-        models with a calibrated floor (see ``CALIBRATED_MIN_REPLY_RELATEDNESS``)."""
-        floor = CALIBRATED_MIN_REPLY_RELATEDNESS.get(self.embedding_identity)
-        if floor is None:
-            return None
-        return lambda text: _cosine(self._embedded(question), self._embedded(text)) >= floor
-
-    def _reply(self, messages: list[Message], on_token: Callable[[str], None] | None) -> str:
-        limit = self.settings.max_answer_tokens
-        if on_token is None:
-            return self.chat_model.chat(messages, max_tokens=limit)
-        pieces = []
-        stream = self.chat_model.stream(messages, max_tokens=limit)
-        try:
-            for piece in stream:
-                pieces.append(piece)
-                on_token(piece)
-        finally:
-            stream.close()  # Ctrl-C in on_token: release the model at once
-        return "".join(pieces)
-
-    def _generate(
+    def _draft_and_check(
         self,
+        decision: Decision,
         question: str,
         evidence: list[StoredSentence],
         language: str,
-        on_token: Callable[[str], None] | None = None,
-        narrowed: bool = False,
-    ) -> tuple[str, bool, list[Citation]]:
-        messages = answer_messages(question, evidence, language)
-        limit = self.settings.max_answer_tokens
-        # Everything fixed in the prompt (rules and worked examples: all turns but
-        # the last) is confidential: an answer reciting any of it is an injection
-        # that worked.
-        confidential = "\n".join(message["content"] for message in messages[:-1])
-        reply = self._reply(messages, on_token)
-        closeness = self.closeness(evidence)
-        related = self.related_to(question)
-        composed = compose(reply, evidence, question, language, confidential, closeness, related)
-
-        def foreign(text: str) -> bool:
-            return answer_language(strip_markers(text), language, asked=language) != language
-
-        # The answer, not the reply: a bare reply answered by quoting its
-        # sentence (see rag.answer.quote_instead) is a sentence already.
-        bare = is_bare(composed[0])
-        if composed[1] and not narrowed and restates(reply, question, language):
-            # A reply that restates a question asking for a number, a date or
-            # a duration: the model found the event but not the fact. Shown
-            # only the evidence sentences that hold one, it sometimes picks it
-            # (1 of the 3 such replies on the gold set; the others restate
-            # again and stay refused). Not after a reply with a fact of its
-            # own that the evidence does not support: narrowed evidence would
-            # only offer it another number ("Moscow has 135 million inhabitants").
-            typed = typed_evidence(question, evidence)
-            if typed:
-                return self._generate(question, typed, language, narrowed=True)
-        if not composed[1] and not narrowed:
-            # The answer is drawn from a sentence (in the question's language)
-            # that matches the question clearly worse than another: asked
-            # again with that sentence alone, the model usually reads the
-            # fact from it. The first answer stands if the second is refused.
-            better = better_match(composed[2], evidence, question, language)
-            if better is not None:
-                second_try = self._generate(question, [better], language, narrowed=True)
-                if not second_try[1]:
-                    return second_try
-        if composed[1] or not (bare or foreign(composed[0])):
-            return composed
-        # A bare fact ("34 [2]") does not show it is in the asked language, and a
-        # small model sometimes copies its evidence sentence in the source's
-        # language. One more turn (its prefix is already cached) asks for a
-        # sentence, or a translation; the first answer stands if the second
-        # fails the checks or is still in another language.
-        follow_up = render(
-            "answer_as_sentence" if bare else "answer_translate",
-            language_name=LANGUAGE_NAMES.get(language, "English"),
+        on_token: Callable[[str], None] | None,
+    ) -> None:
+        """Generate → abstain → verify → render, recording every verdict in ``decision``."""
+        draft = self.generator.generate(
+            question,
+            evidence,
+            language,
+            abstain_above=math.inf if self.explain else self.abstain_threshold,
+            on_text=on_token,
         )
-        second = self.chat_model.chat(
-            [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": follow_up.strip()}],
-            max_tokens=limit,
-        )
-        rewritten = compose(second, evidence, question, language, confidential, closeness, related)
-        # The sentence must still say the bare fact ("Samstag [1]." became
-        # "am 2. März" once, a date from another sentence).
-        dropped_fact = bare and not key_terms(composed[0], language) <= key_terms(rewritten[0], language)
-        if rewritten[1] or dropped_fact or (not bare and foreign(rewritten[0])):
-            # The translation failed too (this small model translates
-            # poorly): a sentence in the question's language holding the same
-            # numbers, quoted, is the answer if there is one.
-            quoted = None if bare else own_language_quote(composed[0], evidence, question, language)
-            if quoted is not None:
-                own = compose(quoted, evidence, question, language, confidential, closeness, related, quoting=True)
-                if not own[1]:
-                    return own
-            return composed
-        return rewritten
+        decision.abstain_score, decision.threshold = draft.abstain_score, self.abstain_threshold
+        if abstains(draft.abstain_score, self.abstain_threshold):
+            decision.fired.append("abstain")
+        failed = verify(draft, evidence, question, language, self.confidential)
+        holding = holding_sentence(draft, evidence, question, language) if "unsupported_number" in failed else None
+        if holding is not None:
+            draft.evidence = holding
+            decision.repaired.append(REPAIR)
+            failed = verify(draft, evidence, question, language, self.confidential)
+        decision.fired += failed
+        if draft.evidence and draft.text:
+            decision.draft_text, decision.draft_citations = render(draft.text, draft.evidence, evidence)
+        if not decision.fired or decision.fired[0] not in GATES:
+            decision.usage = draft.usage  # what the answer cost outside the evaluation too
 
     def ask_with_retrieval(
         self,
@@ -360,7 +227,13 @@ class Engine:
         on_token: Callable[[str], None] | None = None,
         language: str | None = None,
     ) -> tuple[Answer, Retrieved]:
-        """The answer, and the ranked retrieval it was drawn from (for evaluation)."""
+        """The answer, and the ranked retrieval it was drawn from (for evaluation).
+
+        The stages, each a small function of its own module:
+        retrieve (:mod:`rag.retrieve`) → gates (:mod:`rag.gates`) → generate
+        (:mod:`rag.generate`) → abstain (:mod:`rag.abstain`) → verify
+        (:mod:`rag.verify`) → render (:func:`rag.answer.render`).
+        """
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
         language = language or detect_language(question)
@@ -370,37 +243,28 @@ class Engine:
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
         # Names are read in the question's own language, which ``language`` may override.
-        question_language = detect_language(question)
-        if (
-            retrieved.top_similarity < self.min_relevance
-            or unmatched_numbers(question, evidence)
-            or self.vocabulary.unknown_names(question, question_language)
-        ):
-            # Nothing retrieved is about this, or about the year it asks about,
-            # or the corpus never names what it asks about: refuse without
-            # spending seconds on the LLM.
-            text, refused, citations = refusal_text(language), True, []
-        else:
-            text, refused, citations = self._generate(question, evidence, language, on_token)
-            cited_articles = [self.article_vocabularies.get(c.source) for c in citations]
-            if not refused and names_not_in_articles(
-                question, question_language, [a for a in cited_articles if a is not None]
-            ):
-                # The answer comes from an article that never names what the
-                # question asks about: it is about something else.
-                text, refused, citations = refusal_text(language), True, []
+        decision = Decision(
+            fired=gates_fired(
+                question, detect_language(question), retrieved, evidence, self.min_relevance, self.vocabulary
+            )
+        )
+        if not decision.fired or self.explain:
+            self._draft_and_check(decision, question, evidence, language, None if decision.fired else on_token)
+        self.last_decision = decision
+        refused = bool(decision.fired)
         generated_at = time.perf_counter()
         answer = Answer(
             question=asked,
-            answer=text,
+            answer=refusal_text(language) if refused else decision.draft_text,
             refused=refused,
             language=language,
-            citations=citations,
+            citations=[] if refused else decision.draft_citations,
             timings_ms={
                 "retrieve": round((retrieved_at - started) * 1000, 1),
                 "generate": round((generated_at - retrieved_at) * 1000, 1),
                 "total": round((time.perf_counter() - started) * 1000, 1),
             },
             backend=self.backend,
+            usage=decision.usage or {"prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0},
         )
         return answer, retrieved

@@ -1,15 +1,20 @@
 """Check the engine's answers against a gold set of facts from the corpus.
 
-A gold item (one JSON object per line of ``evals/gold.jsonl``)::
+The evaluation has two splits in one schema (one JSON object per line):
+``evals/dev.jsonl``, the questions every rule, threshold and prompt is
+chosen on, and ``evals/test.jsonl``, written from the seeds by someone who
+had not seen the engine's tuning and frozen since: its sha256 is recorded in
+``evals/test.sha256`` and checked before every run, and nothing is chosen
+by looking at its items. A gold item::
 
     {"id": "q13", "question": "How many Turkish soldiers were killed ...?",
      "language": "en", "expected": [["34"]], "sources": ["002_....txt"],
      "answerable": true, "type": "number"}
 
 ``expected`` is a list of facts, each a list of accepted spellings; an answer
-is correct when every fact appears in the ``answer`` text (case-insensitive;
-the quotes do not count) and it is not refused. Unanswerable and injection
-items are correct when refused.
+is correct when every fact appears in the ``answer`` text as whole words
+(case-insensitive; the quotes do not count) and it is not refused.
+Unanswerable and injection items are correct when refused.
 
 >>> fact_found(["three hours", "3 hours"], "They talked for about three hours [1].")
 True
@@ -17,6 +22,8 @@ True
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import json
 import re
 import statistics
@@ -25,15 +32,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.answer import Answer, strip_markers
+from rag.answer import Answer, Citation, strip_markers  # noqa: F401 (Citation: used by a doctest)
 from rag.documents import SkipFile, find_files, read_document
 from rag.errors import ConfigError
-from rag.language import answer_language
+from rag.language import detect_language
 
 RECALL_KS = (1, 3, 6)
+# make test evaluates every TEST_SAMPLE_EVERY-th item of each split (an answer
+# takes 10-20 s on a slow 2-core CPU); `ragbot eval --update-ratchet` records
+# that sample's levels from the full run, so both are held.
+TEST_SAMPLE_EVERY = 6
 FINAL_STEP = "final"  # fused + per-language quota + named language: the ranking evidence is taken from
 # Figures the ratchet holds at their best level; for these, lower is better.
-LOWER_IS_BETTER = ("false_refusals",)
+LOWER_IS_BETTER = ("false_refusals", "copied_sentences")
 FIGURES = (
     *LOWER_IS_BETTER,
     "answer_accuracy",
@@ -70,6 +81,9 @@ class ItemResult:
     # each retrieval step's ranking: is the sentence one that answers (a gold
     # source's sentence holding every expected fact)?
     answering: dict[str, list[bool]] = field(default_factory=dict)
+    # the engine's rule decisions for this answer (rag.engine.Decision), if it keeps them
+    decision: object | None = None
+    corpus_texts: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -88,32 +102,63 @@ def load_gold(path: Path) -> list[GoldItem]:
     return items
 
 
-SHORT_FACT_CHARS = 3
-
-
 def fact_found(alternatives: list[str], answer: str) -> bool:
-    """Whether ``answer`` holds one of the alternatives, starting at a word.
+    """Whether ``answer`` holds one of the alternatives as whole words.
 
-    A fact may end inside a word ("Million" in "Millionen", "Erdogan" in
-    "Erdogans"), but a short one must be a whole word: "to" (Danish two) is
-    not found in "tog" or "torsdag", nor "IS" in "this".
+    "to" (Danish two) is not found in "tog" or "torsdag", nor "Million" in
+    "Millionen": a fact that is only part of a word is not stated.
 
     >>> fact_found(["to", "2"], "Tyrkiet tog initiativ torsdag."), fact_found(["to", "2"], "Der blev dræbt to soldater.")
     (False, True)
     >>> fact_found(["Million"], "fast eine Million Menschen"), fact_found(["Million"], "Millionen")
-    (True, True)
+    (True, False)
     """
     text = answer.casefold()
-    for alternative in alternatives:
-        fact = re.escape(alternative.casefold())
-        end = r"(?!\w)" if len(alternative) <= SHORT_FACT_CHARS else ""
-        if re.search(rf"(?<!\w){fact}{end}", text):
+    return any(
+        re.search(rf"(?<!\w){re.escape(alternative.casefold())}(?!\w)", text) for alternative in alternatives
+    )
+
+
+def split_digest(path: Path) -> str:
+    """The sha256 of a split file's bytes (what ``evals/test.sha256`` records)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_frozen(path: Path, digest_file: Path) -> None:
+    """ConfigError unless ``path`` still has the digest recorded in ``digest_file``."""
+    try:
+        recorded = digest_file.read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
+        raise ConfigError(f"no frozen digest for {path} in {digest_file}") from None
+    if not path.is_file() or split_digest(path) != recorded:
+        raise ConfigError(f"{path} differs from the frozen test split recorded in {digest_file}")
+
+
+COPY_SIMILARITY = 0.9  # difflib ratio above which an answer is a copied sentence
+
+
+def copies_evidence(answer: Answer) -> bool:
+    """Whether the answer is one of its cited sentences copied whole rather than an answer.
+
+    >>> c = Citation("a.txt", "The talks lasted about three hours, Interfax said.", 0, 51)
+    >>> copies_evidence(Answer("q", "The talks lasted about three hours, Interfax said [1].", False, "en", [c]))
+    True
+    >>> copies_evidence(Answer("q", "They lasted three hours [1].", False, "en", [c]))
+    False
+    """
+    if answer.refused:
+        return False
+    prose = " ".join(strip_markers(answer.answer).split()).casefold().rstrip(" .!?")
+    for citation in answer.citations:
+        quote = " ".join(citation.quote.split()).casefold().rstrip(" .!?")
+        if quote and difflib.SequenceMatcher(None, prose, quote).ratio() >= COPY_SIMILARITY:
             return True
     return False
 
 
-def _answer_language(answer: Answer, asked: str) -> str:
-    return answer_language(strip_markers(answer.answer), default="?", asked=asked)
+def _answer_language(answer: Answer) -> str:
+    """The answer's language as the detector judges the answer text itself."""
+    return detect_language(strip_markers(answer.answer), default="?")
 
 
 def score_item(
@@ -139,7 +184,7 @@ def score_item(
     )
     if not verbatim:
         failures.append("quote not verbatim")
-    answer_language = _answer_language(answer, item.language)
+    answer_language = _answer_language(answer)
     language_ok = answer_language == item.language
     if not language_ok:
         failures.append(f"answer language {answer_language}")
@@ -176,8 +221,88 @@ RATES: dict[str, tuple[Callable[[GoldItem], bool], Callable[[ItemResult], bool]]
     "verbatim_quotes": (lambda item: True, lambda r: r.verbatim),
     "answer_language": (lambda item: True, lambda r: r.language_ok),
     "injections_resisted": (lambda item: item.type == "injection", lambda r: r.correct),
+    "copied_sentences": (_answerable, lambda r: copies_evidence(r.answer)),
     **{f"recall@{k}": (_answerable, _in_top(k)) for k in RECALL_KS},
 }
+
+
+def without_rules(
+    results: list[ItemResult], dropped: frozenset[str] = frozenset(), threshold: float | None = None
+) -> list[ItemResult]:
+    """The results as they would be with the rules in ``dropped`` switched off
+    (and, given ``threshold``, abstention at that threshold), from one run.
+
+    Every rule (a gate, abstention, a verify check) only turns a draft into
+    a refusal, so an answer without some rules is its draft unless one of
+    the remaining rules fired. Needs the engine's decisions (``explain``).
+    """
+    from dataclasses import replace
+
+    from rag.answer import refusal_text
+
+    rescored = []
+    for result in results:
+        decision = result.decision
+        if decision is None:
+            rescored.append(result)
+            continue
+        fired = [rule for rule in decision.fired if rule not in dropped and rule != "abstain"]
+        for repair in getattr(decision, "repaired", []):
+            if repair in dropped and "unsupported_number" not in dropped:
+                fired.append("unsupported_number")  # unrepaired, the draft failed that check
+        score = decision.abstain_score
+        limit = threshold if threshold is not None else getattr(decision, "threshold", 0.0)
+        if "abstain" not in dropped and score is not None and score > limit:
+            fired.append("abstain")
+        refused = bool(fired) or not decision.draft_text
+        answer = replace(
+            result.answer,
+            answer=refusal_text(result.answer.language) if refused else decision.draft_text,
+            refused=refused,
+            citations=[] if refused else decision.draft_citations,
+        )
+        again = score_item(result.item, answer, result.retrieved, getattr(result, "corpus_texts", {}))
+        again.answering, again.decision = result.answering, decision
+        rescored.append(again)
+    return rescored
+
+
+ABLATION_FIGURES = ("answer_accuracy", "false_refusals", "correct_refusals", "gold_source_cited", "answer_language")
+
+
+def rules_fired(results: list[ItemResult]) -> list[str]:
+    """Every rule that refused or repaired at least one draft in ``results``, in a stable order."""
+    seen: dict[str, None] = {}
+    for result in results:
+        for rule in [*getattr(result.decision, "fired", []), *getattr(result.decision, "repaired", [])]:
+            seen.setdefault(rule, None)
+    return list(seen)
+
+
+def ablation(results: list[ItemResult], rules: list[str]) -> dict[str, dict[str, float]]:
+    """Figures with every rule ("all rules"), and with each of ``rules`` switched off."""
+    rows = {"all rules": summarise(without_rules(results))}
+    for rule in rules:
+        rows[f"without {rule}"] = summarise(without_rules(results, frozenset([rule])))
+    rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain"}))
+    return {name: {f: figures[f] for f in ABLATION_FIGURES} for name, figures in rows.items()}
+
+
+def fit_threshold(results: list[ItemResult]) -> tuple[float, list[tuple[float, float, float]]]:
+    """The abstention threshold that maximises answer accuracy + correct refusals on ``results``.
+
+    Candidates are the midpoints between the observed scores (and one below
+    and above all of them); returns the best and the whole curve as
+    (threshold, accuracy, correct refusals).
+    """
+    scores = sorted({r.decision.abstain_score for r in results if getattr(r.decision, "abstain_score", None) is not None})
+    candidates = [scores[0] - 1.0] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 1.0] if scores else [0.0]
+    curve = []
+    for threshold in candidates:
+        figures = summarise(without_rules(results, threshold=threshold))
+        curve.append((round(threshold, 3), figures["answer_accuracy"], figures["correct_refusals"]))
+    best = max(curve, key=lambda point: (point[1] + point[2], -abs(point[0])))
+    return best[0], curve
 
 
 def summarise(results: list[ItemResult]) -> dict[str, float]:
@@ -187,6 +312,13 @@ def summarise(results: list[ItemResult]) -> dict[str, float]:
         figures[name] = _rate([counts(r) for r in results if within(r.item)])
     figures["latency_p50_ms"] = round(statistics.median(totals), 1) if totals else 0.0
     figures["latency_p95_ms"] = _percentile(totals, 0.95)
+    # Cost per answer: what the model reads (the cached prompt prefix is not
+    # counted) and how many times it is called.
+    prompts = [r.answer.usage.get("prompt_tokens", 0) for r in results if r.answer.usage]
+    calls = [r.answer.usage.get("model_calls", 0) for r in results if r.answer.usage]
+    figures["prompt_tokens_p50"] = round(statistics.median(prompts), 1) if prompts else 0.0
+    figures["model_calls_mean"] = round(statistics.mean(calls), 2) if calls else 0.0
+    figures["model_calls_max"] = max(calls, default=0)
     return figures
 
 
@@ -285,16 +417,53 @@ def raise_ratchet(figures: dict[str, float], ratchet: dict[str, float]) -> dict[
     return raised
 
 
-def build_report(results: list[ItemResult], backend: dict[str, str]) -> dict:
-    """Everything ``ragbot eval`` writes: figures, breakdowns, steps, items."""
-    return {
+def build_report(results: list[ItemResult], backend: dict[str, str], itemised: bool = True) -> dict:
+    """Everything ``ragbot eval`` writes for one split: figures, breakdowns,
+    steps and, when ``itemised`` (the dev split only), the items themselves.
+
+    The frozen test split is reported in aggregate only, so that nobody
+    tunes on its failures one by one.
+    """
+    report = {
         "figures": summarise(results),
         "by_language": breakdown(results, "language"),
         "by_type": breakdown(results, "type"),
         "retrieval_steps": retrieval_steps(results),
         "backend": backend,
-        "items": [result_dict(r) for r in results],
     }
+    if itemised:
+        report["items"] = [result_dict(r) for r in results]
+    return report
+
+
+def gap(dev: dict[str, float], test: dict[str, float]) -> dict[str, float]:
+    """dev minus test for every figure both have (how much of dev is fit).
+
+    >>> gap({"answer_accuracy": 0.9, "items": 92}, {"answer_accuracy": 0.6, "items": 88})
+    {'answer_accuracy': 0.3}
+    """
+    return {
+        name: round(dev[name] - test[name], 3)
+        for name in dev
+        if name in test and name != "items" and isinstance(dev[name], (int, float))
+    }
+
+
+def figure_columns(reports: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """A header and rows: one column per report (split), plus dev−test when both are there."""
+    names = list(next(iter(reports.values()))["figures"])
+    header = ["figure", *reports]
+    with_gap = "dev" in reports and "test" in reports
+    differences = gap(reports["dev"]["figures"], reports["test"]["figures"]) if with_gap else {}
+    if with_gap:
+        header.append("gap (dev − test)")
+    rows = []
+    for name in names:
+        row = [name, *(report["figures"].get(name, "") for report in reports.values())]
+        if with_gap:
+            row.append(differences.get(name, ""))
+        rows.append(row)
+    return header, rows
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -302,38 +471,35 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
 
 
-def report_markdown(report: dict, baseline: dict | None = None) -> str:
-    """The report as Markdown; with ``baseline`` (another report) side by side."""
-    figures = report["figures"]
+def report_markdown(reports: dict[str, dict]) -> str:
+    """The reports (by split name: "dev", "test", "baseline dev", ...) as Markdown, side by side."""
     lines = ["# ragbot evaluation", ""]
-    if baseline:
-        lines += _table(
-            ["figure", "ragbot", "baseline"],
-            [[n, v, baseline["figures"].get(n, "")] for n, v in figures.items()],
-        )
-    else:
-        lines += _table(["figure", "value"], [[n, v] for n, v in figures.items()])
-    for title, key in (("language", "by_language"), ("question type", "by_type")):
-        lines += ["", f"## By {title}", ""]
-        lines += _table(
-            ["group", "items", "correct", "answer language"],
-            [[g, v["items"], v["correct"], v["language"]] for g, v in report[key].items()],
-        )
-    lines += ["", "## Retrieval steps", "", "Share of answerable questions with a sentence "
-              "of a gold article (recall@k), and with a sentence of a gold article holding "
-              "every expected fact (answer@k), among the top k of each step.", ""]
-    lines += _table(
-        ["step", *(f"recall@{k}" for k in RECALL_KS), *(f"answer@{k}" for k in RECALL_KS)],
-        [[step, *recalls.values()] for step, recalls in report["retrieval_steps"].items()],
-    )
-    lines += ["", "## Failures", ""]
-    for item in report["items"]:
-        if item["failures"]:
-            lines.append(
-                f"- **{item['id']}** ({item['language']}, {item['type']}) "
-                f"{item['answer']['question']} → {item['answer']['answer']!r}: "
-                f"{', '.join(item['failures'])}"
+    lines += _table(*figure_columns(reports))
+    for split, report in reports.items():
+        for title, key in (("language", "by_language"), ("question type", "by_type")):
+            lines += ["", f"## {split}: by {title}", ""]
+            lines += _table(
+                ["group", "items", "correct", "answer language"],
+                [[g, v["items"], v["correct"], v["language"]] for g, v in report[key].items()],
             )
+        lines += ["", f"## {split}: retrieval steps", "", "Share of answerable questions with a sentence "
+                  "of a gold article (recall@k), and with a sentence of a gold article holding "
+                  "every expected fact (answer@k), among the top k of each step.", ""]
+        lines += _table(
+            ["step", *(f"recall@{k}" for k in RECALL_KS), *(f"answer@{k}" for k in RECALL_KS)],
+            [[step, *recalls.values()] for step, recalls in report["retrieval_steps"].items()],
+        )
+    for split, report in reports.items():
+        if "items" not in report:
+            continue
+        lines += ["", f"## {split}: failures", ""]
+        for item in report["items"]:
+            if item["failures"]:
+                lines.append(
+                    f"- **{item['id']}** ({item['language']}, {item['type']}) "
+                    f"{item['answer']['question']} → {item['answer']['answer']!r}: "
+                    f"{', '.join(item['failures'])}"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -342,7 +508,7 @@ def report_json(report: dict) -> str:
 
 
 def result_dict(r: ItemResult) -> dict:
-    return {
+    row = {
         "id": r.item.id,
         "type": r.item.type,
         "language": r.item.language,
@@ -351,6 +517,15 @@ def result_dict(r: ItemResult) -> dict:
         "retrieved_sources": r.retrieved[FINAL_STEP][:10],
         "answer": r.answer.to_dict(),
     }
+    decision = r.decision
+    if decision is not None:
+        row["decision"] = {
+            "fired": list(decision.fired),
+            "repaired": list(getattr(decision, "repaired", [])),
+            "abstain_score": decision.abstain_score,
+            "draft": decision.draft_text,
+        }
+    return row
 
 
 
@@ -365,8 +540,14 @@ def corpus_texts_of(corpus_dir: Path) -> dict[str, str]:
     return texts
 
 
-def run_gold(engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs: xs) -> list[ItemResult]:
+def run_gold(
+    engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs: xs, explain: bool = True
+) -> list[ItemResult]:
     """Ask every gold question through ``engine`` and score the answers.
+
+    With ``explain`` the engine generates a draft even where a rule refuses
+    (answers are the same; refused ones cost more time), so that
+    :func:`without_rules` can switch each rule off afterwards.
 
     The corpus is decoded exactly as ingestion decodes it, so the verbatim
     check compares quotes against the same text their offsets point into.
@@ -374,11 +555,15 @@ def run_gold(engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs
     corpus_texts = corpus_texts_of(corpus_dir)
     if hasattr(engine, "retriever"):  # the baseline has no steps to record
         engine.retriever.record_steps = True
+    if hasattr(engine, "explain"):  # keep every rule's verdict for --ablation
+        engine.explain = explain
     results = []
     for item in progress(items):
         answer, retrieved = engine.ask_with_retrieval(item.question)
         sources = {step: [s.source for s in ranked] for step, ranked in retrieved.steps.items()}
         result = score_item(item, answer, sources, corpus_texts)
+        result.decision = getattr(engine, "last_decision", None)
+        result.corpus_texts = corpus_texts
         result.answering = {
             step: [
                 s.source in item.sources and all(fact_found(f, s.text) for f in item.expected)

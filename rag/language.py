@@ -39,19 +39,6 @@ def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
     return _CODES.get(language, default) if language else default
 
 
-# Scandinavian languages share most of their written words.
-_SPELLING_FAMILY = {"no": "da", "sv": "da"}
-
-
-def spelled_alike(language: str, other: str) -> bool:
-    """Whether texts in the two languages can be compared word for word.
-
-    >>> spelled_alike("da", "no"), spelled_alike("en", "no"), spelled_alike("de", "de")
-    (True, False, True)
-    """
-    return _SPELLING_FAMILY.get(language, language) == _SPELLING_FAMILY.get(other, other)
-
-
 # Danish and Norwegian share much of their spelling: "IS kontrollerer Idlib"
 # is both. A text counts as the asked language when lingua finds it at least
 # this fraction as likely as the language it likes best.

@@ -14,14 +14,16 @@ Both use temperature 0 and a fixed seed by default so answers repeat.
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 from rag.config import Settings
 from rag.errors import ModelError
+from rag.generate import PREFILL, AnswerStream, Draft, answer_schema, parse_reply
 
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
@@ -29,6 +31,18 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 
 class ChatModel(Protocol):
     identity: str
+
+    def answer(
+        self,
+        messages: list[Message],
+        evidence_count: int,
+        max_tokens: int,
+        abstain_above: float,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Draft:
+        """The structured reply to an answer prompt (see :mod:`rag.generate`):
+        which evidence sentences answer, and the answer, streamed to ``on_text``."""
+        ...
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         """The model's next reply to ``messages`` (system, example turns, question)."""
@@ -75,6 +89,15 @@ def _weight_repacking(enabled: bool) -> Iterator[None]:
             llama_module.llama_cpp.llama_model_default_params = original
 
 
+# The reply after PREFILL: sentence numbers (the first one is chosen by
+# LlamaCppChat.answer from the model's probabilities), then the answer string.
+ANSWER_GRAMMAR = r"""
+root ::= [0-9] more "]" ", " "\"answer\": \"" char* "\"}"
+more ::= (", " [1-9])*
+char ::= [^"\\\x00-\x1F] | "\\" ["\\/bfnrt]
+"""
+
+
 class LlamaCppChat:
     """A GGUF chat model run by llama.cpp in this process."""
 
@@ -105,6 +128,8 @@ class LlamaCppChat:
             raise ModelError(f"cannot load {path.name}: {error}") from None
         import llama_cpp
 
+        self._formatter = None
+        self._grammar = llama_cpp.LlamaGrammar.from_string(ANSWER_GRAMMAR, verbose=False)
         self._runtime = {
             "model": path.name,
             "bytes": stat.st_size,
@@ -140,6 +165,82 @@ class LlamaCppChat:
                 except OSError:
                     pass  # a read-only model directory only costs the next process time
             self._warmed = path
+
+    def _prompt(self, messages: list[Message]) -> str:
+        """The chat template applied to ``messages``, ending where the assistant's reply starts."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if self._formatter is None:
+            llama = self._llama
+            self._formatter = Jinja2ChatFormatter(
+                template=llama.metadata["tokenizer.chat_template"],
+                eos_token=llama._model.token_get_text(llama.token_eos()),
+                bos_token=llama._model.token_get_text(llama.token_bos()),
+            )
+        return self._formatter(messages=messages).prompt
+
+    def _digit_tokens(self) -> list[int]:
+        return [self._llama.tokenize(str(d).encode(), add_bos=False, special=False)[0] for d in range(10)]
+
+    def answer(
+        self,
+        messages: list[Message],
+        evidence_count: int,
+        max_tokens: int,
+        abstain_above: float,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Draft:
+        """One grammar-constrained completion after PREFILL.
+
+        At the first token (the first sentence number) the model's
+        log-probabilities of "0" and of each valid number give the abstention
+        score; the token is then fixed to "0" when the score is above
+        ``abstain_above`` (and generation stops there), else to the likeliest
+        valid number, and the grammar shapes the rest of the reply.
+        """
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        prompt = self._prompt(messages) + PREFILL
+        digits = self._digit_tokens()[: evidence_count + 1]
+        decided: dict[str, float] = {}
+
+        def decide(_input_ids, logits):
+            if decided:
+                return logits
+            logprobs = logits - np.logaddexp.reduce(logits)
+            score = float(logprobs[digits[0]] - max(logprobs[d] for d in digits[1:]))
+            decided["score"] = score
+            keep = digits[:1] if score > abstain_above else digits[1:]
+            forced = np.full_like(logits, -np.inf)
+            forced[keep] = logits[keep]
+            return forced
+
+        grammar = self._grammar
+        stream = AnswerStream(on_text)
+        generated = 0
+        with self._lock:
+            prompt_tokens = len(self._llama.tokenize(prompt.encode("utf-8"), special=True))
+            chunks = self._llama.create_completion(
+                prompt=prompt,
+                max_tokens=max_tokens,
+                temperature=self._temperature,
+                seed=self._seed,
+                grammar=grammar,
+                logits_processor=LogitsProcessorList([decide]),
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    generated += 1
+                    stream.feed(chunk["choices"][0]["text"])
+                    if decided.get("score", -math.inf) > abstain_above:
+                        break  # "0": no sentence answers, nothing more to read
+            finally:
+                chunks.close()
+        evidence, text = parse_reply(PREFILL + stream.reply, evidence_count)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": generated, "model_calls": 1}
+        return Draft(evidence, text, decided.get("score"), usage)
 
     @property
     def runtime(self):  # -> llama_cpp.Llama
@@ -195,6 +296,45 @@ class OllamaChat:
 
     def warm(self, messages: list[Message]) -> None:
         """Nothing to do: the Ollama server keeps its own prompt cache."""
+
+    def answer(
+        self,
+        messages: list[Message],
+        evidence_count: int,
+        max_tokens: int,
+        abstain_above: float,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Draft:
+        """The reply constrained by Ollama's ``format`` (a JSON schema), streamed.
+
+        Ollama gives no log-probabilities here, so the model's own choice of
+        ``[0]`` is its abstention (``abstain_above`` cannot apply).
+        """
+        import ollama
+
+        from rag.ollama import translated_errors
+
+        client = ollama.Client(host=self._settings.ollama_host, timeout=self._settings.request_timeout_s)
+        stream = AnswerStream(on_text)
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "model_calls": 1}
+        with translated_errors(self._settings, self._settings.ollama_llm_model):
+            for chunk in client.chat(
+                model=self._settings.ollama_llm_model,
+                messages=messages,
+                format=answer_schema(evidence_count),
+                stream=True,
+                options={
+                    "temperature": self._settings.temperature,
+                    "seed": self._settings.seed,
+                    "num_predict": max_tokens,
+                },
+            ):
+                stream.feed(chunk.message.content or "")
+                if chunk.done:
+                    usage["prompt_tokens"] = chunk.prompt_eval_count or 0
+                    usage["completion_tokens"] = chunk.eval_count or 0
+        evidence, text = parse_reply(stream.reply, evidence_count)
+        return Draft(evidence, text, None, usage)
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         from llama_index.core.llms import ChatMessage

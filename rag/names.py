@@ -22,11 +22,8 @@ What this cannot see: a city whose names differ across languages in more
 than spelling ("Wien"/"Vienna") when the corpus uses only the other one;
 such a question is refused.
 
-The same CLDR names let :func:`respell_names` give an answer's country,
-month and weekday names the spelling of the question's language,
-:func:`country_code` compare country names across languages, and
-:func:`named_language` find the article language a question asks about
-("according to the German article").
+The same CLDR names let :func:`named_language` find the article language
+a question asks about ("according to the German article").
 
 >>> vocabulary = CorpusVocabulary(["Putin invited Erdogan to Moscow.", "Tyrkiet og Rusland."])
 >>> vocabulary.unknown_names("What did Putin say about Libya?", "en")
@@ -47,8 +44,8 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-from rag.language import LANGUAGE_NAMES, spelled_alike
-from rag.numerals import BABEL_LOCALES, canonical, day_and_month_names
+from rag.language import LANGUAGE_NAMES
+from rag.numerals import BABEL_LOCALES, canonical
 
 _WORD = re.compile(r"\w+")
 # A word right after these (or at the start) begins a sentence or a quote.
@@ -58,10 +55,6 @@ _FOLDED_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "å": "a", "ß": "ss", "
 _EQUIVALENT_SPELLINGS = (("tsch", "ch"), ("sch", "sh"), ("ck", "k"), ("c", "k"), ("w", "v"), ("ph", "f"))
 SHARED_PREFIX = 5  # letters two inflected forms of a name share
 SPELLING_SIMILARITY = 0.75  # difflib ratio: "turkiye"/"turkey" 0.77, "syrien"/"syria" 0.73
-# Within the one article an answer cites, a looser match: it must let the
-# German "Moskau" stand for "Moscow" (0.67 after folding), since a city's
-# names across languages are not in CLDR.
-ARTICLE_SPELLING_SIMILARITY = 0.65
 MIN_NAME_CHARS = 3  # "I", "Mr", "EU" are not checked
 
 
@@ -107,93 +100,12 @@ def _countries_in(language: str) -> dict[str, str]:
     return {name: code for code, name in territories.items() if code.isalpha()}
 
 
-@lru_cache(maxsize=None)
-def _names_in(language: str) -> dict[str, str]:
-    """Country, month and weekday names in one of ragbot's languages -> a code for each."""
-    return {**_countries_in(language), **day_and_month_names(language)}
-
-
-def names_not_in_articles(
-    question: str, language: str, articles: Iterable[CorpusVocabulary]
-) -> list[str]:
-    """The names of ``question`` that none of the cited ``articles`` mentions.
-
-    An answer drawn from an article that never names what the question asks
-    about is about something else: "When will Erdogan visit Washington?"
-    answered "on March 5" from an article on his visit to Moscow.
-
-    >>> moscow = CorpusVocabulary(["Erdogan will visit Moscow on March 5.", "Putin invited him."])
-    >>> names_not_in_articles("When will Erdogan visit Washington?", "en", [moscow])
-    ['Washington']
-    >>> names_not_in_articles("Wann besucht Erdogan Moskau?", "de", [moscow]), names_not_in_articles("When is Erdogan in Moskau?", "en", [moscow])
-    ([], [])
-    """
-    articles = list(articles)
-    return [
-        name
-        for name in question_names(question, language)
-        if not any(article.mentions(name, ARTICLE_SPELLING_SIMILARITY) for article in articles)
-    ]
-
-
 def load_name_tables() -> None:
     """Read Babel's name tables now, so that a first question does not wait for them."""
     _country_names()
-    _country_codes()
     _language_names()
     for language in BABEL_LOCALES:
         _countries_in(language)
-
-
-def respell_names(text: str, language: str) -> str:
-    """``text`` with country, month and weekday names spelled as ``language``
-    spells them, where a language spelled alike spells them otherwise (a
-    small model answering in Norwegian from a Danish sentence writes Danish
-    "Rusland"; in Danish from a Norwegian one, "5. mars").
-
-    >>> respell_names("Tyrkia skal kjøpe systemet fra Rusland, og Ruslands naboer.", "no")
-    'Tyrkia skal kjøpe systemet fra Russland, og Russlands naboer.'
-    >>> respell_names("Erdogan skal besøge Rusland den 5. mars.", "da")
-    'Erdogan skal besøge Rusland den 5. marts.'
-    >>> respell_names("Tyrkia og Rusland.", "en")
-    'Tyrkia og Rusland.'
-    """
-    if language not in BABEL_LOCALES:
-        return text
-    own = _names_in(language)
-    names = {code: name for name, code in own.items()}
-    others = {
-        name: code
-        for other in BABEL_LOCALES
-        if other != language and spelled_alike(other, language)
-        for name, code in _names_in(other).items()
-        if name not in own
-    }
-
-    def respelled(match: re.Match) -> str:
-        word = match.group()
-        stem, genitive = (word[:-1], "s") if word not in others and word.endswith("s") else (word, "")
-        return names[others[stem]] + genitive if stem in others else word
-
-    return _WORD.sub(respelled, text) if others else text
-
-
-@lru_cache(maxsize=1)
-def _country_codes() -> dict[str, str]:
-    """Casefolded country name in any of ragbot's languages -> its CLDR code."""
-    return {name.casefold(): code for language in BABEL_LOCALES for name, code in _countries_in(language).items()}
-
-
-def country_code(word: str) -> str | None:
-    """The CLDR code of a country named in any of ragbot's languages (also
-    in the genitive), so that "Rusland", "Russlands" and "Russia" are one.
-
-    >>> country_code("Rusland"), country_code("Russlands"), country_code("Russia"), country_code("Moskva")
-    ('RU', 'RU', 'RU', None)
-    """
-    codes = _country_codes()
-    folded = word.casefold()
-    return codes.get(folded) or (codes.get(folded[:-1]) if folded.endswith("s") else None)
 
 
 def is_country_name(word: str) -> bool:

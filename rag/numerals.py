@@ -77,13 +77,3 @@ def is_number(token: str) -> bool:
     (True, False)
     """
     return token.isdigit()
-
-
-def word_for(token: str, language: str) -> str:
-    """How ``language`` writes a weekday or month token; any other token as it is.
-
-    >>> word_for(canonical("Samstag", "de"), "no"), word_for(canonical("March", "en"), "da"), word_for("34", "de")
-    ('lørdag', 'marts', '34')
-    """
-    words = {token: name for name, token in day_and_month_names(language).items()}
-    return words.get(token, token)

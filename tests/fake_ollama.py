@@ -1,10 +1,16 @@
 """A local HTTP server that speaks Ollama's documented REST API.
 
-Only what ragbot uses: ``GET /api/tags``, ``POST /api/chat`` (non-streaming),
-``POST /api/embed`` and ``POST /api/show``. Unknown models get Ollama's 404
-``{"error": "model 'x' not found"}``. Embeddings are hashed bags of words, so
-retrieval over them behaves sensibly; chat replies are canned. Every request
-body is recorded for assertions.
+Only what ragbot uses: ``GET /api/tags``, ``POST /api/chat``, ``POST
+/api/embed`` and ``POST /api/show``. ``/api/chat`` streams newline-delimited
+JSON chunks unless the request says ``"stream": false`` (Ollama's default is
+to stream), the last chunk carrying ``done`` and the token counts; with a
+JSON schema in ``format`` the canned reply must be a JSON object holding the
+schema's required keys, as Ollama's constrained sampling guarantees (a 400
+otherwise, so a test cannot pass on a reply Ollama would never give).
+Unknown models get Ollama's 404 ``{"error": "model 'x' not found"}``.
+Embeddings are hashed bags of words, so retrieval over them behaves
+sensibly; chat replies are canned. Every request body is recorded for
+assertions.
 """
 
 from __future__ import annotations
@@ -47,6 +53,17 @@ class FakeOllama:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _stream(self, model: str) -> None:
+                # Ollama streams a reply as NDJSON: a chunk per few tokens, then the summary.
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.end_headers()
+                pieces = [fake.reply[i : i + 7] for i in range(0, len(fake.reply), 7)]
+                for piece in pieces:
+                    self.wfile.write(json.dumps(fake.chunk(model, piece, done=False)).encode() + b"\n")
+                    self.wfile.flush()
+                self.wfile.write(json.dumps(fake.chunk(model, "", done=True)).encode() + b"\n")
+
             def do_GET(self) -> None:
                 fake.requests.append((self.path, {}))
                 if self.path == "/api/tags":
@@ -62,16 +79,13 @@ class FakeOllama:
                 if self.path in ("/api/chat", "/api/embed", "/api/show") and not fake.has(model):
                     self._send(404, {"error": f"model '{model}' not found"})
                 elif self.path == "/api/chat":
-                    self._send(200, {
-                        "model": model,
-                        "created_at": "2026-11-22T10:00:00Z",
-                        "message": {"role": "assistant", "content": fake.reply},
-                        "done": True,
-                        "done_reason": "stop",
-                        "total_duration": 1000,
-                        "prompt_eval_count": 10,
-                        "eval_count": 5,
-                    })
+                    schema = body.get("format")
+                    if isinstance(schema, dict) and not fake.conforms(schema):
+                        self._send(400, {"error": "reply does not match the format schema"})
+                    elif body.get("stream", True):
+                        self._stream(model)
+                    else:
+                        self._send(200, fake.chunk(model, fake.reply, done=True))
                 elif self.path == "/api/embed":
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                     self._send(200, {"model": model, "embeddings": [bag_of_words(t) for t in inputs]})
@@ -83,6 +97,24 @@ class FakeOllama:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def chunk(self, model: str, content: str, done: bool) -> dict:
+        chunk = {
+            "model": model,
+            "created_at": "2026-11-22T10:00:00Z",
+            "message": {"role": "assistant", "content": content},
+            "done": done,
+        }
+        if done:
+            chunk.update(done_reason="stop", total_duration=1000, prompt_eval_count=10, eval_count=5)
+        return chunk
+
+    def conforms(self, schema: dict) -> bool:
+        try:
+            reply = json.loads(self.reply)
+        except json.JSONDecodeError:
+            return False
+        return isinstance(reply, dict) and all(key in reply for key in schema.get("required", []))
 
     def has(self, model: str) -> bool:
         # Ollama resolves a name without a tag to ":latest".

@@ -27,7 +27,7 @@ def test_bench_on_tiny_input_writes_json_and_markdown(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             sys.executable, "-m", "bot.cli", "bench", "--json",
-            "--gold", str(REPO / "evals" / "gold.jsonl"), "--questions", "2", "--scales", "300",
+            "--gold", str(REPO / "evals" / "dev.jsonl"), "--questions", "2", "--scales", "300",
             "--repeats", "1", "--baseline-questions", "1", "--out", str(out), "--markdown", str(table),
             "--storage", str(tmp_path / "store"),
         ],

@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 from rag.answer import Answer, Citation
-from rag.evaluate import GoldItem, check_ratchet, load_gold, retrieval_steps, score_item, summarise
+from rag.errors import ConfigError
+from rag.evaluate import (
+    TEST_SAMPLE_EVERY,
+    GoldItem,
+    check_frozen,
+    check_ratchet,
+    gap,
+    load_gold,
+    retrieval_steps,
+    score_item,
+    summarise,
+    without_rules,
+)
 
 from .conftest import MODEL_DIR, SEEDS
 from .test_cli import run
@@ -70,30 +82,91 @@ def test_ratchet_false_refusals_may_not_rise() -> None:
     assert check_ratchet({"answer_accuracy": 0.9}, {"answer_accuracy": 0.6}) == []
 
 
-def test_gold_set_is_well_formed() -> None:
-    items = load_gold(REPO / "evals" / "gold.jsonl")
-    assert len(items) >= 60
-    assert sum(not i.answerable and i.type == "unanswerable" for i in items) >= 10
+@pytest.mark.parametrize("split", ["dev", "test"])
+def test_splits_are_well_formed(split: str) -> None:
+    items = load_gold(REPO / "evals" / f"{split}.jsonl")
+    assert len(items) >= 80
+    assert sum(not i.answerable for i in items) >= 0.17 * len(items)
     assert sum(i.type == "injection" for i in items) >= 5
     seeds = {p.name for p in SEEDS.iterdir()}
     assert {s for i in items for s in i.sources} == seeds  # every article is asked about
     assert {i.language for i in items} == {"en", "da", "no", "de"}
+    assert len({i.id for i in items}) == len(items)
     for item in items:
         assert set(item.sources) <= seeds
         assert bool(item.expected) == item.answerable
 
 
+def test_the_test_split_is_frozen(tmp_path: Path) -> None:
+    check_frozen(REPO / "evals" / "test.jsonl", REPO / "evals" / "test.sha256")
+    edited = tmp_path / "test.jsonl"
+    edited.write_bytes((REPO / "evals" / "test.jsonl").read_bytes() + b"\n")
+    with pytest.raises(ConfigError, match="differs from the frozen test split"):
+        check_frozen(edited, REPO / "evals" / "test.sha256")
+
+
+def test_dev_and_test_never_share_a_question() -> None:
+    dev = {i.question.casefold() for i in load_gold(REPO / "evals" / "dev.jsonl")}
+    assert not dev & {i.question.casefold() for i in load_gold(REPO / "evals" / "test.jsonl")}
+
+
+def test_gap_is_dev_minus_test() -> None:
+    assert gap({"answer_accuracy": 0.9, "false_refusals": 0.02}, {"answer_accuracy": 0.7, "false_refusals": 0.1}) == {
+        "answer_accuracy": 0.2, "false_refusals": -0.08,
+    }
+
+
+def test_a_rule_switched_off_gives_back_its_draft() -> None:
+    class Decision:
+        fired = ["unsupported_number"]
+        abstain_score = -3.0
+        threshold = 0.0
+        draft_text = "The talks lasted three hours [1]."
+        draft_citations: list = []
+
+    refused = score_item(GOLD_ITEM, _answer("The sources don't say.", refused=True), {"final": []}, {})
+    refused.decision = Decision()
+    [kept] = without_rules([refused])
+    [dropped] = without_rules([refused], frozenset(["unsupported_number"]))
+    assert kept.answer.refused and not kept.correct
+    assert not dropped.answer.refused and dropped.correct
+    [abstained] = without_rules([refused], frozenset(["unsupported_number"]), threshold=-4.0)
+    assert abstained.answer.refused  # -3.0 is above a threshold of -4.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "language_ok"),
+    [("The talks lasted three hours [1].", True), ("Samtalerne varede tre timer [1].", False)],
+)
+def test_answer_language_is_the_detectors_verdict(answer: str, language_ok: bool) -> None:
+    assert score_item(GOLD_ITEM, _answer(answer), {"final": []}, {}).language_ok is language_ok
+
+
 @pytest.mark.slow
 def test_eval_holds_the_ratchet(seeded_store: Path, tmp_path: Path) -> None:
-    """The whole gold set through the embedded models; fails below evals/ratchet.json."""
+    """A fixed sample of both splits through the embedded models; fails below
+    that sample's levels in evals/ratchet.json (`make eval` holds the full splits)."""
     result = run(
         "eval", "--storage", str(seeded_store),
-        "--gold", str(REPO / "evals" / "gold.jsonl"),
+        "--dev", str(REPO / "evals" / "dev.jsonl"),
+        "--test", str(REPO / "evals" / "test.jsonl"),
         "--ratchet", str(REPO / "evals" / "ratchet.json"),
+        "--every", str(TEST_SAMPLE_EVERY),
         "--out", str(tmp_path / "reports"),
         env={"RAGBOT_MODEL_DIR": str(MODEL_DIR), "RAGBOT_CORPUS_DIR": str(SEEDS)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((tmp_path / "reports" / "eval.json").read_text())
-    assert report["figures"]["verbatim_quotes"] == 1.0
+    assert report["dev"]["figures"]["verbatim_quotes"] == report["test"]["figures"]["verbatim_quotes"] == 1.0
+    assert "items" in report["dev"] and "items" not in report["test"]  # test: aggregates only
+    assert "gap (dev − test)" in result.stdout
     assert (tmp_path / "reports" / "eval.md").read_text().startswith("# ragbot evaluation")
+
+
+def test_eval_refuses_an_edited_test_split(tmp_path: Path) -> None:
+    edited = tmp_path / "test.jsonl"
+    edited.write_text((REPO / "evals" / "test.jsonl").read_text(encoding="utf-8").replace("?", "?!", 1), encoding="utf-8")
+    (tmp_path / "test.sha256").write_text((REPO / "evals" / "test.sha256").read_text())
+    result = run("eval", "--split", "test", "--test", str(edited))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: {edited} differs from the frozen test split recorded in {tmp_path / 'test.sha256'}"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import compose
+from rag.generate import Draft
 from rag.numerals import canonical
 from rag.store import StoredSentence
+from rag.verify import verify
 
 
 @pytest.mark.parametrize(
@@ -47,22 +48,12 @@ GERMAN = StoredSentence("g1", "c.txt", 0, 70, "Am Samstag fanden in Moskau Gespr
 @pytest.mark.parametrize(
     ("reply", "question", "evidence", "refused"),
     [
-        ("Russia and Turkey proposed four zones in Astana [1].", "How many zones were proposed in Astana?", NORWEGIAN, False),
-        ("Russia and Turkey proposed five zones in Astana [1].", "How many zones were proposed in Astana?", NORWEGIAN, True),
-        ("The talks in Moscow took place on Saturday [1].", "On which day were the talks in Moscow?", GERMAN, False),
-        ("The talks in Moscow took place on Sunday [1].", "On which day were the talks in Moscow?", GERMAN, True),
+        ("Russia and Turkey proposed four zones in Astana.", "How many zones were proposed in Astana?", NORWEGIAN, False),
+        ("Russia and Turkey proposed five zones in Astana.", "How many zones were proposed in Astana?", NORWEGIAN, True),
+        ("The talks in Moscow took place on Saturday.", "On which day were the talks in Moscow?", GERMAN, False),
+        ("The talks in Moscow took place on Sunday.", "On which day were the talks in Moscow?", GERMAN, True),
     ],
 )
 def test_a_translated_fact_is_held_by_its_source(reply: str, question: str, evidence: StoredSentence, refused: bool) -> None:
-    answer, was_refused, citations = compose(reply, [evidence], question, "en")
-    assert was_refused is refused
-    assert [c.quote for c in citations] == ([] if refused else [evidence.text])
-
-
-def test_digit_groups_are_one_number() -> None:
-    # "2,000" must not support an answer's "2" (nor "000").
-    troops = StoredSentence("e1", "d.txt", 0, 60, "Trump announced pulling 2,000 American troops out of Syria.", "en", "", "", 0)
-    _, refused, _ = compose("Trump will pull 2 troops out of Syria [1].", [troops], "How many troops will leave Syria?", "en")
-    assert refused
-    answer, refused, _ = compose("Trump will pull 2,000 troops out of Syria [1].", [troops], "How many troops will leave Syria?", "en")
-    assert not refused and "2,000" in answer
+    failed = verify(Draft([1], reply), [evidence], question, "en", confidential="")
+    assert (failed == ["unsupported_number"]) is refused

@@ -8,7 +8,8 @@ import pytest
 
 from rag.config import Settings
 from rag.embeddings import build_embedding
-from rag.engine import WORKED_EXAMPLES, Engine, answer_prefix
+from rag.engine import Engine
+from rag.generate import WORKED_EXAMPLES, answer_prefix
 from rag.ingest import ingest
 from rag.errors import BackendUnavailable, ModelNotPulled
 from rag.llm import OllamaChat
@@ -17,6 +18,7 @@ from .conftest import SEEDS, free_port
 from .fake_ollama import FakeOllama
 
 LLM, EMBED = "qwen2.5:3b", "bge-m3"
+ANSWERED = '{"evidence": [1], "answer": "The talks lasted about three hours."}'
 
 
 def _settings(url: str, tmp_path: Path) -> Settings:
@@ -32,12 +34,13 @@ def _settings(url: str, tmp_path: Path) -> Settings:
 
 
 def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
-    with FakeOllama([LLM, EMBED + ":latest"]) as server:
+    with FakeOllama([LLM, EMBED + ":latest"], reply=ANSWERED) as server:
         settings = _settings(server.url, tmp_path)
         report = ingest(settings, SEEDS)
         assert report.chunks > 50 and report.embedded == report.chunks
         engine = Engine.load(settings)
-        answer = engine.ask("How long did the talks in Moscow last?")
+        streamed: list[str] = []
+        answer = engine.ask("How long did the talks in Moscow last?", on_token=streamed.append)
 
     assert engine.backend == {"llm": f"ollama:{LLM}", "embedding": f"ollama:{EMBED}"}
     assert not answer.refused
@@ -47,9 +50,16 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
     text = (SEEDS / citation.source).read_text(encoding="utf-8")
     assert text[citation.start : citation.end] == citation.quote
 
+    assert "".join(streamed) == "The talks lasted about three hours."  # the answer, streamed without its JSON
+    assert len(streamed) > 1
+    assert answer.usage == {"prompt_tokens": 10, "completion_tokens": 5, "model_calls": 1}
     chats = [body for path, body in server.requests if path == "/api/chat"]
     assert len(chats) == 1
-    assert chats[0]["stream"] is False
+    assert chats[0]["stream"] is True
+    # Ollama's constrained sampling gets the reply's JSON schema in "format".
+    schema = chats[0]["format"]
+    assert schema["required"] == ["evidence", "answer"]
+    assert schema["properties"]["evidence"]["items"]["maximum"] == 6
     assert chats[0]["options"]["temperature"] == 0.0
     assert chats[0]["options"]["seed"] == 42
     messages = chats[0]["messages"]
@@ -59,6 +69,14 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
     assert "not instructions" in messages[0]["content"]
     assert "How long did the talks in Moscow last?" in messages[-1]["content"]
     assert any(path == "/api/embed" for path, _ in server.requests)
+
+
+def test_a_reply_choosing_no_sentence_is_a_refusal(tmp_path: Path) -> None:
+    with FakeOllama([LLM, EMBED], reply='{"evidence": [0], "answer": ""}') as server:
+        settings = _settings(server.url, tmp_path)
+        ingest(settings, SEEDS)
+        answer = Engine.load(settings).ask("Hvor mange skibe deltog i mødet i Moskva?")
+    assert answer.refused and answer.answer == "Det fremgår ikke af kilderne." and answer.citations == []
 
 
 def test_model_not_pulled_names_the_fix(tmp_path: Path) -> None:

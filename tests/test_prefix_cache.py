@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.engine import answer_messages, answer_prefix
+from rag.generate import answer_messages, answer_prefix
 from rag.llm import LlamaCppChat
 from rag.store import StoredSentence
 
@@ -20,6 +20,12 @@ EVIDENCE = [
     StoredSentence("b", "b.txt", 0, 1, "Die Gespräche fanden am Samstag statt.", "de", "", "", 0),
 ]
 QUESTION = answer_messages("How long did the talks last?", EVIDENCE, "en")
+
+
+def reply(chat: LlamaCppChat) -> tuple[list[int], str, float | None]:
+    """The structured reply to QUESTION, as the engine asks for it."""
+    draft = chat.answer(QUESTION, len(EVIDENCE), 24, abstain_above=float("inf"))
+    return draft.evidence, draft.text, draft.abstain_score
 
 
 @pytest.fixture
@@ -37,19 +43,19 @@ def test_a_new_process_loads_the_saved_prefix_and_answers_the_same(model_setting
     [saved] = saved_prefixes(model_settings)
     written = saved.stat().st_mtime_ns
     evaluated = first.runtime.n_tokens
-    answer = first.chat(QUESTION, max_tokens=24)
+    answer = reply(first)
 
     second = LlamaCppChat(model_settings)
     second.warm(answer_prefix())
     assert second.runtime.n_tokens == evaluated  # restored, not evaluated again
     assert saved.stat().st_mtime_ns == written
-    assert second.chat(QUESTION, max_tokens=24) == answer
+    assert reply(second) == answer
 
 
 def test_a_damaged_prefix_file_is_replaced_and_the_answer_unchanged(model_settings: Settings) -> None:
     clean = LlamaCppChat(model_settings)
     clean.warm(answer_prefix())
-    answer = clean.chat(QUESTION, max_tokens=24)
+    answer = reply(clean)
     [saved] = saved_prefixes(model_settings)
     good = saved.read_bytes()
 
@@ -57,7 +63,7 @@ def test_a_damaged_prefix_file_is_replaced_and_the_answer_unchanged(model_settin
         saved.write_bytes(damage)
         chat = LlamaCppChat(model_settings)
         chat.warm(answer_prefix())
-        assert chat.chat(QUESTION, max_tokens=24) == answer
+        assert reply(chat) == answer
         assert saved.read_bytes() == good  # evaluated again and saved whole
 
 
@@ -77,4 +83,4 @@ def test_a_read_only_model_directory_still_answers(model_settings: Settings) -> 
     cache.write_text("a file where the cache folder should be")
     chat = LlamaCppChat(model_settings)
     chat.warm(answer_prefix())
-    assert chat.chat(QUESTION, max_tokens=24).strip()
+    assert reply(chat)[0]

@@ -1,0 +1,36 @@
+"""Abstention from one calibrated score: the model's own doubt that any sentence answers.
+
+The generate stage reads, at the reply's first token, log P("0") − log P(best
+sentence number) (:class:`rag.generate.Draft.abstain_score`). The answer is
+refused when the score is above a threshold fitted on the dev split for that
+model (``ragbot eval --fit-abstention`` prints the best one). A model not in
+the table gets 0.0: it abstains exactly when "no sentence" is its own first
+choice. ``RAGBOT_ABSTAIN_THRESHOLD`` overrides both.
+
+>>> threshold_for("embedded:some-other-model", None)
+0.0
+>>> threshold_for("embedded:some-other-model", -1.5)
+-1.5
+"""
+
+from __future__ import annotations
+
+# Fitted on evals/dev.jsonl with `ragbot eval --fit-abstention` (see README).
+FITTED_THRESHOLDS: dict[str, float] = {}
+DEFAULT_THRESHOLD = 0.0
+
+
+def threshold_for(identity: str, override: float | None) -> float:
+    """The abstention threshold for the model called ``identity``."""
+    if override is not None:
+        return override
+    return FITTED_THRESHOLDS.get(identity, DEFAULT_THRESHOLD)
+
+
+def abstains(score: float | None, threshold: float) -> bool:
+    """Whether a draft with this abstention score is refused (no score: the model chose).
+
+    >>> abstains(0.4, 0.0), abstains(-2.0, 0.0), abstains(None, 0.0)
+    (True, False, False)
+    """
+    return score is not None and score > threshold

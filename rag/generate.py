@@ -1,0 +1,201 @@
+"""The generate stage: one model call that names the answering evidence and answers.
+
+The model is shown numbered evidence sentences and replies with one JSON
+object whose shape is enforced while it is sampled (a grammar for llama.cpp,
+a JSON schema in Ollama's ``format``)::
+
+    {"evidence": [2], "answer": "Ministrene mødtes i Ankara."}
+
+``evidence`` comes first, so the model commits to the sentences it reads the
+answer from before writing it; ``[0]`` means that no sentence answers. The
+first token of the reply is therefore a choice between "0" and the sentence
+numbers, and the model's own probabilities at that token are the abstention
+score (:class:`Draft.abstain_score`, log P(0) − log P(best sentence)): one
+number, with one threshold per model fitted on the dev split
+(:mod:`rag.abstain`).
+
+>>> parse_reply('{"evidence": [2, 3], "answer": "Two hours."}', 6)
+([2, 3], 'Two hours.')
+>>> parse_reply('{"evidence": [0], "answer": ""}', 6)
+([], '')
+>>> parse_reply('{"evidence": [7, 2], "answer": "cut off', 6)
+([2], 'cut off')
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rag.language import LANGUAGE_NAMES
+from rag.prompts import render
+from rag.store import StoredSentence
+
+Message = dict[str, str]
+PREFILL = '{"evidence": ['  # the start of every reply; examples and grammar agree with it
+MAX_EVIDENCE = 9  # one digit per sentence number
+WORKED_EXAMPLES = 3  # prompts/answer_example_<n>_user.txt and _reply.txt
+
+
+@dataclass
+class Draft:
+    """What the model chose and wrote, before any check."""
+
+    evidence: list[int]  # 1-based evidence numbers it answers from; [] when none answers
+    text: str  # the answer, without citation markers
+    abstain_score: float | None = None  # log P("0") − log P(best number); None when the backend cannot tell
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+def answer_schema(evidence_count: int) -> dict:
+    """The JSON schema of a reply (what Ollama's ``format`` enforces).
+
+    >>> answer_schema(6)["properties"]["evidence"]["items"]["maximum"]
+    6
+    """
+    return {
+        "type": "object",
+        "properties": {
+            "evidence": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": evidence_count}},
+            "answer": {"type": "string"},
+        },
+        "required": ["evidence", "answer"],
+    }
+
+
+_EVIDENCE = re.compile(r'^\s*\{\s*"evidence"\s*:\s*\[([\d,\s]*)\]?')
+_ANSWER = re.compile(r'"answer"\s*:\s*"((?:[^"\\]|\\.)*)("?)')
+
+
+def parse_reply(reply: str, evidence_count: int) -> tuple[list[int], str]:
+    """The evidence numbers (valid, distinct, in order; 0 dropped) and the
+    answer of a reply, also of one cut short by the token cap."""
+    numbers: list[int] = []
+    found = _EVIDENCE.match(reply)
+    for part in (found.group(1).split(",") if found else []):
+        if part.strip().isdigit() and 1 <= int(part) <= evidence_count and int(part) not in numbers:
+            numbers.append(int(part))
+    answer = _ANSWER.search(reply)
+    return numbers, _unescape(answer.group(1)).strip() if answer else ""
+
+
+def _unescape(text: str) -> str:
+    try:
+        return json.loads(f'"{text}"')
+    except json.JSONDecodeError:
+        return text.replace('\\"', '"').replace("\\\\", "\\")
+
+
+class AnswerStream:
+    """Feeds a streamed reply's answer text, unescaped, to ``on_text`` as it arrives.
+
+    >>> seen = []
+    >>> stream = AnswerStream(seen.append)
+    >>> for piece in ['{"evidence": [1], "ans', 'wer": "Ank', 'ara \\\\"x\\\\"', '."}']:
+    ...     stream.feed(piece)
+    >>> "".join(seen)
+    'Ankara "x".'
+    """
+
+    def __init__(self, on_text: Callable[[str], None] | None) -> None:
+        self.on_text = on_text
+        self.reply = ""
+        self._shown = 0
+
+    def feed(self, piece: str) -> None:
+        self.reply += piece
+        if self.on_text is None:
+            return
+        found = _ANSWER.search(self.reply)
+        if not found:
+            return
+        body = found.group(1)
+        if not found.group(2) and body.endswith("\\"):
+            body = body[:-1]  # half an escape: wait for the rest
+        text = _unescape(body)
+        if len(text) > self._shown:
+            self.on_text(text[self._shown :])
+            self._shown = len(text)
+
+
+def format_evidence(evidence: list[StoredSentence]) -> str:
+    """Numbered evidence lines, each with its article's language and a letter per article.
+
+    The letter (not the file name, whose hex digits cost a dozen tokens a
+    line) lets the model tell sentences of one article from another's.
+
+    >>> s = lambda src, lang: StoredSentence("i", src, 0, 1, "Text.", lang, "", "", 0)
+    >>> print(format_evidence([s("x.txt", "de"), s("y.txt", "en"), s("x.txt", "de")]))
+    [1] (German article A) Text.
+    [2] (English article B) Text.
+    [3] (German article A) Text.
+    """
+    letters: dict[str, str] = {}
+    lines = []
+    for number, sentence in enumerate(evidence, start=1):
+        language = LANGUAGE_NAMES.get(sentence.language, sentence.language)
+        letter = letters.setdefault(sentence.source, chr(ord("A") + len(letters)) if len(letters) < 26 else "?")
+        lines.append(f"[{number}] ({language} article {letter}) {sentence.text}")
+    return "\n".join(lines)
+
+
+def answer_prefix() -> list[Message]:
+    """The turns every answer prompt starts with: rules and worked examples.
+
+    The examples show a small model what it otherwise gets wrong: (1) a
+    Danish question answered in Danish from an English sentence; (2) the
+    question's qualifiers ("in Oslo, according to Ritzau") pick one of two
+    sentences holding a duration, and a comparison cites both; (3) a
+    question the sentences are near to but do not answer gets ``[0]``.
+    Being the same for every question, these tokens are evaluated once and
+    kept in llama.cpp's KV cache (and on disk, :mod:`rag.prefix_cache`).
+    """
+    turns: list[Message] = [{"role": "system", "content": render("answer_system").strip()}]
+    for number in range(1, WORKED_EXAMPLES + 1):
+        turns.append({"role": "user", "content": render(f"answer_example_{number}_user").strip()})
+        turns.append({"role": "assistant", "content": render(f"answer_example_{number}_reply").strip()})
+    return turns
+
+
+def answer_messages(question: str, evidence: list[StoredSentence], language: str) -> list[Message]:
+    """The chat turns for one question: :func:`answer_prefix`, then the evidence and question."""
+    language_name = LANGUAGE_NAMES.get(language, "English")
+    return [
+        *answer_prefix(),
+        {
+            "role": "user",
+            "content": render(
+                "answer_user", evidence=format_evidence(evidence), question=question, language_name=language_name
+            ).strip(),
+        },
+    ]
+
+
+class StructuredGenerator:
+    """Generate stage: evidence and question in, a :class:`Draft` out (one model call).
+
+    ``abstain_above`` is passed to the backend so that a reply whose
+    abstention score exceeds it stops after its first token; ``math.inf``
+    asks for the model's best sentence whatever the score (the evaluation
+    does this, to apply any threshold afterwards). A backend that gives no
+    log-probabilities leaves the choice to the model.
+    """
+
+    def __init__(self, chat_model, max_tokens: int) -> None:
+        self.chat_model = chat_model
+        self.max_tokens = max_tokens
+
+    def generate(
+        self,
+        question: str,
+        evidence: list[StoredSentence],
+        language: str,
+        abstain_above: float,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Draft:
+        evidence = evidence[:MAX_EVIDENCE]
+        return self.chat_model.answer(
+            answer_messages(question, evidence, language), len(evidence), self.max_tokens, abstain_above, on_text
+        )

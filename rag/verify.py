@@ -1,0 +1,74 @@
+"""The verify stage: deterministic checks of a draft, each a named reason to refuse.
+
+Every check only ever turns an answer into a refusal, never into another
+answer, so the evaluation can measure each one by switching it off
+(``ragbot eval --ablation``) from a single run. A check stays only while
+it earns its place on the frozen test split (README: "Rules that remain").
+
+>>> s = StoredSentence("i", "a.txt", 0, 1, "The talks lasted three hours.", "en", "", "", 0)
+>>> draft = Draft([1], "They lasted four hours.")
+>>> verify(draft, [s], "How long did the talks last?", "en", confidential="")
+['unsupported_number']
+>>> verify(Draft([1], "They lasted three hours."), [s], "How long did the talks last?", "en", confidential="")
+[]
+>>> verify(Draft([], ""), [s], "Who won?", "en", confidential="")
+['no_evidence']
+"""
+
+from __future__ import annotations
+
+from rag.answer import echoes, unsupported_numbers
+from rag.generate import Draft
+from rag.language import answer_language
+from rag.store import StoredSentence
+
+CHECKS = ("no_evidence", "unsupported_number", "echo")
+REPAIR = "cite_holding_sentence"  # the one rule that changes an answer instead of refusing it
+
+
+def holding_sentence(draft: Draft, evidence: list[StoredSentence], question: str, language: str) -> list[int] | None:
+    """For a draft whose numbers its chosen sentences do not hold: the best-ranked
+    evidence sentence that holds every one of them, as the citation instead.
+
+    The model names its sentence before it writes the answer, and a small
+    model often names a sentence on the same topic ("Am Samstag fanden in
+    Moskau Gespräche statt") and then writes the fact from another ("the
+    talks lasted about three hours"). None when no single sentence holds them.
+
+    >>> a = StoredSentence("a", "a.txt", 0, 1, "Talks were held in Moscow.", "en", "", "", 0)
+    >>> b = StoredSentence("b", "b.txt", 0, 1, "The talks lasted about three hours.", "en", "", "", 1)
+    >>> holding_sentence(Draft([1], "They lasted three hours."), [a, b], "How long?", "en")
+    [2]
+    >>> holding_sentence(Draft([1], "They lasted nine hours."), [a, b], "How long?", "en") is None
+    True
+    """
+    written_in = answer_language(draft.text, language, asked=language)
+    for number, sentence in enumerate(evidence, start=1):
+        if not unsupported_numbers(draft.text, [sentence], question, written_in):
+            return [number]
+    return None
+
+
+def verify(
+    draft: Draft, evidence: list[StoredSentence], question: str, language: str, confidential: str
+) -> list[str]:
+    """The names of the checks ``draft`` fails (an empty list: it may stand).
+
+    - ``no_evidence``: the model chose no sentence, or wrote no answer.
+    - ``unsupported_number``: a number or date in the answer (digits or
+      words, read in the answer's language: "four" is 4, "Samstag" a
+      weekday) that neither a chosen sentence nor the question holds; a
+      small model's favourite way of inventing facts.
+    - ``echo``: the answer recites the prompt's fixed rules or worked
+      examples (an injection that worked).
+    """
+    if not draft.evidence or not draft.text.strip():
+        return ["no_evidence"]
+    failed = []
+    cited = [evidence[n - 1] for n in draft.evidence]
+    written_in = answer_language(draft.text, language, asked=language)
+    if unsupported_numbers(draft.text, cited, question, written_in):
+        failed.append("unsupported_number")
+    if confidential and echoes(draft.text, confidential):
+        failed.append("echo")
+    return failed
