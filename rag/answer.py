@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass, field
 from rag.numerals import canonical, is_number
 from rag.store import StoredSentence
 
-REFUSAL_TOKEN = "NOT_IN_SOURCES"
-
 REFUSALS = {
     "en": "The sources don't say.",
     "da": "Det fremgår ikke af kilderne.",
@@ -60,21 +58,6 @@ class Answer:
 
 def refusal_text(language: str) -> str:
     return REFUSALS.get(language, REFUSALS["en"])
-
-
-def cited_numbers(reply: str, evidence_count: int) -> list[int]:
-    """Evidence numbers the reply cites, in first-cited order, valid ones only.
-
-    >>> cited_numbers("Three hours [2]. Also [2, 5] and [9].", 6)
-    [2, 5]
-    """
-    numbers: list[int] = []
-    for match in _MARKER.finditer(reply):
-        for part in match.group(1).split(","):
-            number = int(part)
-            if 1 <= number <= evidence_count and number not in numbers:
-                numbers.append(number)
-    return numbers
 
 
 def strip_markers(text: str) -> str:
