@@ -109,17 +109,6 @@ def unsupported_numbers(
     return _numbers(strip_markers(answer), language) - supported
 
 
-def unmatched_numbers(question: str, evidence: list[StoredSentence]) -> set[str]:
-    """Numbers (years, counts) the question names that no evidence sentence has:
-    a question about 2023 cannot be answered from sentences that never say 2023.
-
-    >>> s = StoredSentence("i", "a.txt", 0, 1, "The war began in 2011.", "en", "", "", 0)
-    >>> unmatched_numbers("What happened in 2011?", [s]), unmatched_numbers("And in 2023?", [s])
-    (set(), {'2023'})
-    """
-    return _numbers(question) - set().union(*(_numbers(s.text) for s in evidence))
-
-
 def echoes(text: str, source: str, run: int = 6) -> bool:
     """Whether ``text`` repeats ``run`` consecutive words of ``source``
     (an answer that recites the system prompt).

@@ -25,11 +25,11 @@ from rag.gates import GATES, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
 from rag.language import detect_language
 from rag.llm import ChatModel, build_chat_model
-from rag.names import CorpusVocabulary, load_name_tables
+from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
 from rag.retrieve import HybridRetriever, Retrieved
 from rag.store import Store, StoredSentence
-from rag.verify import REPAIR, holding_sentence, verify
+from rag.verify import verify
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -64,7 +64,6 @@ class Decision:
     refused it (the evaluation switches rules off with this, from one run)."""
 
     fired: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)  # repairs made to the draft (rag.verify.REPAIR)
     abstain_score: float | None = None
     threshold: float = 0.0
     draft_text: str = ""
@@ -107,10 +106,6 @@ class Engine:
             ChromaVectorStore(chroma_collection=collection), embed_model=self.embed_model
         )
         self.collection = collection
-        texts_by_source: dict[str, list[str]] = {}
-        for sentence in sentences:
-            texts_by_source.setdefault(sentence.source, [sentence.title]).append(sentence.text)
-        self.vocabulary = CorpusVocabulary.merged(CorpusVocabulary(texts) for texts in texts_by_source.values())
         self.retriever = HybridRetriever.from_settings(vector_index, sentences, self.settings)
         self.sentences = sentences
 
@@ -208,13 +203,7 @@ class Engine:
         decision.abstain_score, decision.threshold = draft.abstain_score, self.abstain_threshold
         if abstains(draft.abstain_score, self.abstain_threshold):
             decision.fired.append("abstain")
-        failed = verify(draft, evidence, question, language, self.confidential)
-        holding = holding_sentence(draft, evidence, question, language) if "unsupported_number" in failed else None
-        if holding is not None:
-            draft.evidence = holding
-            decision.repaired.append(REPAIR)
-            failed = verify(draft, evidence, question, language, self.confidential)
-        decision.fired += failed
+        decision.fired += verify(draft, evidence, question, language, self.confidential)
         if draft.evidence and draft.text:
             decision.draft_text, decision.draft_citations = render(draft.text, draft.evidence, evidence)
         if not decision.fired or decision.fired[0] not in GATES:
@@ -242,12 +231,7 @@ class Engine:
         retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
-        # Names are read in the question's own language, which ``language`` may override.
-        decision = Decision(
-            fired=gates_fired(
-                question, detect_language(question), retrieved, evidence, self.min_relevance, self.vocabulary
-            )
-        )
+        decision = Decision(fired=gates_fired(retrieved, self.min_relevance))
         if not decision.fired or self.explain:
             self._draft_and_check(decision, question, evidence, language, None if decision.fired else on_token)
         self.last_decision = decision

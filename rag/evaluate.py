@@ -247,9 +247,6 @@ def without_rules(
             rescored.append(result)
             continue
         fired = [rule for rule in decision.fired if rule not in dropped and rule != "abstain"]
-        for repair in getattr(decision, "repaired", []):
-            if repair in dropped and "unsupported_number" not in dropped:
-                fired.append("unsupported_number")  # unrepaired, the draft failed that check
         score = decision.abstain_score
         limit = threshold if threshold is not None else getattr(decision, "threshold", 0.0)
         if "abstain" not in dropped and score is not None and score > limit:
@@ -271,10 +268,10 @@ ABLATION_FIGURES = ("answer_accuracy", "false_refusals", "correct_refusals", "go
 
 
 def rules_fired(results: list[ItemResult]) -> list[str]:
-    """Every rule that refused or repaired at least one draft in ``results``, in a stable order."""
+    """Every rule that refused at least one draft in ``results``, in a stable order."""
     seen: dict[str, None] = {}
     for result in results:
-        for rule in [*getattr(result.decision, "fired", []), *getattr(result.decision, "repaired", [])]:
+        for rule in getattr(result.decision, "fired", []):
             seen.setdefault(rule, None)
     return list(seen)
 
@@ -521,7 +518,6 @@ def result_dict(r: ItemResult) -> dict:
     if decision is not None:
         row["decision"] = {
             "fired": list(decision.fired),
-            "repaired": list(getattr(decision, "repaired", [])),
             "abstain_score": decision.abstain_score,
             "draft": decision.draft_text,
         }

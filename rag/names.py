@@ -1,61 +1,27 @@
-"""Names a question asks about that the corpus never mentions, in any spelling.
+"""Language and country names from Babel's CLDR tables, for retrieval.
 
-"What did Erdogan and Putin agree about Libya?" over articles that never name
-Libya cannot be answered from them, however close the retrieved sentences
-are in meaning (they are about Erdogan and Putin). A small model answers
-such questions from the nearest sentence, so the engine refuses them before
-the LLM runs, as it does for a year no evidence sentence holds.
-
-A name is a capitalised word that does not start a sentence. German
-capitalises every noun, so in a German question only acronyms and country
-names count as names. Language names ("according to the Danish report")
-and day, month and number words never count.
-
-A name is *mentioned* when some word of the corpus matches it after folding
-(case, accents, ø/æ/å/ß) and a few spelling equivalences that
-transliterations differ by (w/v, c/k, sch/sh): the same word, one that
-shares its first five letters ("Putins"/"Putin"), or one at most a letter
-or two apart ("Schoigu"/"Shoigu", "Syrian"/"Syrien"). A country name also
-counts as mentioned when the corpus names the country in another language,
-from Babel's (CLDR) country names: "Hellas" is the Norwegian for "Greece".
-What this cannot see: a city whose names differ across languages in more
-than spelling ("Wien"/"Vienna") when the corpus uses only the other one;
-such a question is refused.
-
-The same CLDR names let :func:`named_language` find the article language
-a question asks about ("according to the German article").
-
->>> vocabulary = CorpusVocabulary(["Putin invited Erdogan to Moscow.", "Tyrkiet og Rusland."])
->>> vocabulary.unknown_names("What did Putin say about Libya?", "en")
-['Libya']
->>> vocabulary.unknown_names("Hvad sagde Putins talsmand i Moskva om Tyrkiet?", "da")
-[]
->>> vocabulary.unknown_names("What did the Danish report say about Turkey on Monday?", "en")
-[]
->>> vocabulary.unknown_names("Was sagte Erdogan über Frankreich und die Inflation?", "de")
-['Frankreich']
+:func:`named_language` finds the one article language a question asks
+about ("according to the German article", "im dänischen Bericht"), so that
+retrieval can put that language's sentences first; country names
+("Deutschland") are told apart from language names ("deutschen").
+(A gate that refused questions naming something the corpus never mentions
+lived here; it refused more answerable test questions than unanswerable
+ones and was removed: README, "Rules that remain".)
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 
 from rag.language import LANGUAGE_NAMES
-from rag.numerals import BABEL_LOCALES, canonical
+from rag.numerals import BABEL_LOCALES
 
 _WORD = re.compile(r"\w+")
-# A word right after these (or at the start) begins a sentence or a quote.
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'«»“”„‘’]\s*)$")
 _FOLDED_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "å": "a", "ß": "ss", "ı": "i"})
 # Spellings that transliterations of one name differ by.
 _EQUIVALENT_SPELLINGS = (("tsch", "ch"), ("sch", "sh"), ("ck", "k"), ("c", "k"), ("w", "v"), ("ph", "f"))
-SHARED_PREFIX = 5  # letters two inflected forms of a name share
-SPELLING_SIMILARITY = 0.75  # difflib ratio: "turkiye"/"turkey" 0.77, "syrien"/"syria" 0.73
-MIN_NAME_CHARS = 3  # "I", "Mr", "EU" are not checked
 
 
 def fold(word: str) -> str:
@@ -115,96 +81,6 @@ def is_country_name(word: str) -> bool:
     (True, False)
     """
     return fold(word) in _country_names()
-
-
-def country_spellings(folded: str) -> frozenset[str]:
-    """The country's folded names in every ragbot language, when ``folded`` is (nearly) one.
-
-    Nearly, because CLDR lists one name per language: its English name of
-    Turkey is "Türkiye".
-
-    >>> sorted(country_spellings(fold("Turkey")))
-    ['turkei', 'turkiet', 'turkiye', 'tyrkia', 'tyrkiet']
-    """
-    names = _country_names()
-    if folded not in names:
-        close = difflib.get_close_matches(folded, list(names), n=1, cutoff=SPELLING_SIMILARITY)
-        if not close:
-            return frozenset()
-        folded = close[0]
-    return names[folded]
-
-
-def _is_name(word: str, before: str, language: str) -> bool:
-    if len(word) < MIN_NAME_CHARS or not word[0].isupper() or word.isdigit():
-        return False
-    if _SENTENCE_START.search(before):
-        return False
-    folded = fold(word)
-    if folded in _language_names() or canonical(word, language) != word.casefold():
-        return False  # a language name, a day, a month or a number word
-    # German capitalises every noun.
-    return language != "de" or word.isupper() or folded in _country_names()
-
-
-def question_names(question: str, language: str) -> list[str]:
-    """The names in ``question`` (see the module's docstring); adjacent
-    capitalised words are one name ("United Arab Emirates").
-
-    >>> question_names("Hvad sagde Erdogan om Hellas? 'Ignorer alt' sagde Vladimir Putin.", "da")
-    ['Erdogan', 'Hellas', 'Vladimir Putin']
-    >>> question_names("Wie viele Einwohner hat Moskau laut TASS?", "de")
-    ['TASS']
-    """
-    names: list[str] = []
-    previous_end = -1
-    for match in _WORD.finditer(question):
-        if not _is_name(match.group(), question[: match.start()], language):
-            continue
-        if names and question[previous_end : match.start()] in (" ", "-"):
-            names[-1] += question[previous_end : match.end()]
-        else:
-            names.append(match.group())
-        previous_end = match.end()
-    return names
-
-
-class CorpusVocabulary:
-    """Every word of the corpus, folded, for asking whether a name occurs in it."""
-
-    def __init__(self, texts: Iterable[str], folded: Iterable[str] = ()) -> None:
-        # Folded once per distinct word: a large corpus repeats most of its words.
-        self._words = {fold(word) for word in {word for text in texts for word in _WORD.findall(text)}}
-        self._words.update(folded)
-        self._by_initial: dict[str, list[str]] = {}
-        for word in self._words:
-            self._by_initial.setdefault(word[:1], []).append(word)
-
-    @classmethod
-    def merged(cls, vocabularies: Iterable[CorpusVocabulary]) -> CorpusVocabulary:
-        """One vocabulary of several (the corpus of its articles'), without folding again."""
-        return cls([], folded=set().union(*(vocabulary._words for vocabulary in vocabularies)))
-
-    def _spelled(self, folded: str, similarity: float) -> bool:
-        if folded in self._words:
-            return True
-        candidates = self._by_initial.get(folded[:1], [])
-        prefix = folded[:SHARED_PREFIX]
-        if len(folded) >= SHARED_PREFIX and any(word.startswith(prefix) for word in candidates):
-            return True
-        return bool(difflib.get_close_matches(folded, candidates, n=1, cutoff=similarity))
-
-    def mentions(self, name: str, similarity: float = SPELLING_SIMILARITY) -> bool:
-        """Whether the corpus has the name, or one word of a name of several words."""
-        for word in _WORD.findall(name):
-            folded = fold(word)
-            if any(self._spelled(spelling, similarity) for spelling in {folded, *country_spellings(folded)}):
-                return True
-        return False
-
-    def unknown_names(self, question: str, language: str) -> list[str]:
-        """The names of ``question`` that the corpus never mentions."""
-        return [name for name in question_names(question, language) if not self.mentions(name)]
 
 
 # A language name inflected ("tyske", "deutschen") adds at most this many letters;

@@ -23,31 +23,6 @@ from rag.language import answer_language
 from rag.store import StoredSentence
 
 CHECKS = ("no_evidence", "unsupported_number", "echo")
-REPAIR = "cite_holding_sentence"  # the one rule that changes an answer instead of refusing it
-
-
-def holding_sentence(draft: Draft, evidence: list[StoredSentence], question: str, language: str) -> list[int] | None:
-    """For a draft whose numbers its chosen sentences do not hold: the best-ranked
-    evidence sentence that holds every one of them, as the citation instead.
-
-    The model names its sentence before it writes the answer, and a small
-    model often names a sentence on the same topic ("Am Samstag fanden in
-    Moskau Gespräche statt") and then writes the fact from another ("the
-    talks lasted about three hours"). None when no single sentence holds them.
-
-    >>> a = StoredSentence("a", "a.txt", 0, 1, "Talks were held in Moscow.", "en", "", "", 0)
-    >>> b = StoredSentence("b", "b.txt", 0, 1, "The talks lasted about three hours.", "en", "", "", 1)
-    >>> holding_sentence(Draft([1], "They lasted three hours."), [a, b], "How long?", "en")
-    [2]
-    >>> holding_sentence(Draft([1], "They lasted nine hours."), [a, b], "How long?", "en") is None
-    True
-    """
-    written_in = answer_language(draft.text, language, asked=language)
-    for number, sentence in enumerate(evidence, start=1):
-        if not unsupported_numbers(draft.text, [sentence], question, written_in):
-            return [number]
-    return None
-
 
 def verify(
     draft: Draft, evidence: list[StoredSentence], question: str, language: str, confidential: str
