@@ -159,10 +159,11 @@ def test_verify(text: str, chosen: list[int], question: str, language: str, fail
     assert verify(Draft(chosen, text), [EN, TROOPS], question, language, confidential="") == failed
 
 
-def test_a_fact_from_another_sentence_is_cited_to_the_sentence_holding_it(seeded_store: Path, nano_e5) -> None:
-    # The model names a sentence on the topic first, then writes the number of another.
+def test_a_number_its_chosen_sentence_does_not_hold_is_refused(seeded_store: Path, nano_e5) -> None:
+    # The model names a sentence on the topic, then writes the number of another:
+    # the citation would not support the answer, so there is none.
     chat = ScriptedChat(citing("Samstag", "The talks lasted about three hours."))
     engine = engine_with(seeded_store, nano_e5, chat)
     answer = engine.ask("How long did the talks in Moscow last?")
-    assert not answer.refused and "three hours" in answer.citations[0].quote
-    assert engine.last_decision.repaired == ["cite_holding_sentence"]
+    assert answer.refused and answer.citations == []
+    assert engine.last_decision.fired == ["unsupported_number"]
