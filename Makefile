@@ -28,7 +28,7 @@ setup: storage/models/.assembled
 	$(BIN)/ragbot ingest seeds
 
 chat: setup
-	$(BIN)/ragbot ask "How long did the Moscow talks between Putin and Erdogan last?"
+	$(BIN)/ragbot ask "How many Turkish soldiers were killed in the air strike blamed on Syria?"
 	$(BIN)/ragbot chat
 
 test: storage/models/.assembled

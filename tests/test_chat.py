@@ -72,8 +72,8 @@ def test_chat_in_a_terminal(seeded_store: Path, tmp_path: Path) -> None:
                           env=env, cwd=str(tmp_path), encoding="utf-8", timeout=90, dimensions=(40, 120))
     try:
         child.expect("you>")
-        child.sendline("How long did the Moscow talks last?")
-        child.expect("three hours")
+        child.sendline("When did Turkish forces shoot down a Russian warplane over Syria?")
+        child.expect("2015")
         child.expect("003_dde437028c99873a.txt")  # the citation (styled, so matched alone)
         child.expect("you>")
         child.sendline("Og hvem inviterede Putin til Rusland?")
@@ -88,13 +88,13 @@ def test_chat_in_a_terminal(seeded_store: Path, tmp_path: Path) -> None:
         child.close()
     assert child.exitstatus == 0
     # The history survives for the next session.
-    assert "How long did the Moscow talks last?" in (seeded_store / "chat_history").read_text()
+    assert "When did Turkish forces shoot down a Russian warplane over Syria?" in (seeded_store / "chat_history").read_text()
 
 
 @pytest.mark.slow
 def test_chat_json_follow_up(seeded_store: Path) -> None:
     result = run("chat", "--json", "--storage", str(seeded_store),
-                 stdin="How many Turkish soldiers were killed in the air strike?\n\n" + "x" * 501 + "\n",
+                 stdin="How many Turkish soldiers were killed in the air strike blamed on Syria?\n\n" + "x" * 501 + "\n",
                  env={"RAGBOT_MODEL_DIR": str(MODEL_DIR)})
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 1  # the over-long line
