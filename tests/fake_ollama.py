@@ -35,7 +35,7 @@ def bag_of_words(text: str) -> list[float]:
 
 
 class FakeOllama:
-    def __init__(self, models: list[str], reply: str = "The talks lasted about three hours [1].") -> None:
+    def __init__(self, models: list[str], reply: str = '{"evidence": [1], "answer": "The talks took place in Moscow."}') -> None:
         self.models = models
         self.reply = reply
         self.requests: list[tuple[str, dict]] = []

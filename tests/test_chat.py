@@ -69,7 +69,7 @@ def test_chat_in_a_terminal(seeded_store: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAGBOT_MODEL_DIR": str(MODEL_DIR),
            "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
     child = pexpect.spawn(sys.executable, ["-m", "bot.cli", "chat", "--storage", str(seeded_store)],
-                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=90, dimensions=(40, 120))
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=240, dimensions=(40, 120))
     try:
         child.expect("you>")
         child.sendline("When did Turkish forces shoot down a Russian warplane over Syria?")
@@ -107,7 +107,7 @@ def test_ctrl_c_stops_an_answer_and_ctrl_d_leaves(seeded_store: Path, tmp_path: 
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAGBOT_MODEL_DIR": str(MODEL_DIR),
            "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
     child = pexpect.spawn(sys.executable, ["-m", "bot.cli", "chat", "--storage", str(seeded_store)],
-                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=90, dimensions=(40, 120))
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=240, dimensions=(40, 120))
     try:
         child.expect("you>")
         child.sendline("Hvem inviterede Erdogan til Rusland?")

@@ -18,10 +18,12 @@ RAGBOT = [sys.executable, "-m", "bot.cli"]
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
-        [*RAGBOT, *args], input=stdin, capture_output=True, text=True, env=full_env, timeout=600
+        [*RAGBOT, *args], input=stdin, capture_output=True, text=True, env=full_env, timeout=timeout
     )
 
 
@@ -134,7 +136,7 @@ def test_batch_json_with_plumbing_model(tmp_path: Path) -> None:
     ]
     assert "limit is 500" in objects[2]["error"]
     for answer in objects[:2]:
-        assert set(answer) == {"question", "answer", "refused", "language", "citations", "timings_ms", "backend"}
+        assert set(answer) == {"question", "answer", "refused", "language", "citations", "timings_ms", "backend", "usage"}
         assert answer["backend"]["llm"] == "embedded:smollm2-135m"
         for citation in answer["citations"]:
             text = (SEEDS / citation["source"]).read_text(encoding="utf-8")
