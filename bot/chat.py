@@ -23,6 +23,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
+from bot.terminal import readable, stdin_lines, terminal_safe
 from rag.answer import Answer, Citation  # noqa: F401 (Citation: used by the doctest)
 from rag.engine import Engine, Turn, remember
 from rag.errors import InvalidQuestion
@@ -53,16 +54,18 @@ def render_answer(answer: Answer, full: bool = False) -> Group:
         “It lasted three hours.”
     """
     parts: list[Text] = []
+    text = terminal_safe(answer.answer)  # everything shown here may come from article files
     if answer.refused:
-        parts.append(Text(f"⚠ {answer.answer}", style=REFUSED_STYLE))
+        parts.append(Text(f"⚠ {text}", style=REFUSED_STYLE))
     else:
-        parts.append(Text(answer.answer, style="bold"))
+        parts.append(Text(text, style="bold"))
     if answer.citations:
         parts.append(Text(""))
     for number, citation in enumerate(answer.citations, start=1):
-        about = " · ".join(part for part in (citation.source, citation.language, citation.title) if part)
+        about = " · ".join(terminal_safe(part) for part in (citation.source, citation.language, citation.title) if part)
         parts.append(Text(f"[{number}] ", style="cyan").append(about, style="dim"))
-        quote = citation.quote if full or len(citation.quote) <= 300 else citation.quote[:299] + "…"
+        quote = terminal_safe(citation.quote)
+        quote = quote if full or len(quote) <= 300 else quote[:299] + "…"
         line = Text("    “").append(quote, style=QUOTE_STYLE).append("”")
         if full:
             line.append(f"  (characters {citation.start}–{citation.end})", style="dim")
@@ -114,9 +117,9 @@ class ChatSession:
                 self.console.print(f"Answers in {LANGUAGE_NAMES[argument]}.", style="dim")
             else:
                 codes = ", ".join(LANGUAGE_NAMES)
-                self.console.print(f"Unknown language {argument!r}; use one of {codes} or auto.", style="red")
+                self.console.print(Text(f"Unknown language {terminal_safe(argument)!r}; use one of {codes} or auto.", style="red"))
         else:
-            self.console.print(f"Unknown command {name}; /help lists them.", style="red")
+            self.console.print(Text(f"Unknown command {terminal_safe(name)}; /help lists them.", style="red"))
         return True
 
     def ask(self, question: str) -> None:
@@ -124,12 +127,12 @@ class ChatSession:
         try:
             with Live(draft, console=self.console, transient=True, refresh_per_second=12) as live:
                 def on_token(piece: str) -> None:
-                    draft.append(piece)
+                    draft.append(terminal_safe(piece))
                     live.update(draft)
 
                 answer = self.engine.ask(question, self.history, on_token=on_token, language=self.language)
         except InvalidQuestion as error:
-            self.console.print(f"error: {error}", style="red")
+            self.console.print(Text(f"error: {error}", style="red"))
             return
         except KeyboardInterrupt:
             self.console.print("(stopped)", style="dim")
@@ -161,7 +164,7 @@ def run_chat(engine: Engine, history_file: Path, console: Console | None = None)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:
         console.print("Ask about the corpus in English, Danish, Norwegian or German. /help for commands, Ctrl-D to leave.", style="dim")
-    lines: Iterable[str] = _lines_from_terminal(history_file) if interactive else (l.rstrip("\n") for l in sys.stdin)
+    lines: Iterable[str] = _lines_from_terminal(history_file) if interactive else stdin_lines(sys.stdin.buffer)
     for line in lines:
         if not session.handle(line):
             return
@@ -182,7 +185,7 @@ def run_json(engine: Engine, lines: Iterable[str], write: Callable[[str], None])
             answer = engine.ask(question, history)
         except InvalidQuestion as error:
             ok = False
-            write(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False))
+            write(json.dumps({"question": readable(question), "error": str(error)}, ensure_ascii=False))
             continue
         history = remember(history, (question, answer.answer))
         write(json.dumps(answer.to_dict(), ensure_ascii=False))

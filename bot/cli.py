@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rag.config import Settings, load_settings
+from bot.terminal import readable, stdin_lines, terminal_safe
+from rag.config import Settings, load_settings, redact_secrets, shown_value
 from rag.errors import InvalidQuestion, RagbotError
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class RagbotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RagbotError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {terminal_safe(redact_secrets(str(error)))}", err=True)
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -54,7 +55,7 @@ class RagbotGroup(click.Group):
             if os.environ.get("RAGBOT_DEBUG"):
                 raise
             click.echo(
-                f"error: unexpected {type(error).__name__}: {error} "
+                f"error: unexpected {type(error).__name__}: {terminal_safe(redact_secrets(str(error)))} "
                 "(set RAGBOT_DEBUG=1 for the traceback)",
                 err=True,
             )
@@ -123,9 +124,9 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
         click.echo(_json_line(report.as_json()))
     else:
         if report.recovered:
-            click.echo(f"warning: {report.recovered}", err=True)
+            click.echo(f"warning: {terminal_safe(report.recovered)}", err=True)
         for skipped in report.skipped:
-            click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+            click.echo(f"skipped {terminal_safe(skipped.path)}: {terminal_safe(skipped.reason)}", err=True)
         click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
     if report.skipped:
         nothing_indexed = report.changed + report.unchanged == 0
@@ -166,8 +167,7 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
         click.echo(_json_line(answer.to_dict())) if as_json else print_human(answer)
         return
     failed = False
-    for line in sys.stdin:
-        line = line.rstrip("\r\n")
+    for line in stdin_lines(sys.stdin.buffer):
         if not line.strip():
             continue
         try:
@@ -175,14 +175,15 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
         except InvalidQuestion as error:
             failed = True
             if as_json:
-                click.echo(_json_line({"question": line, "error": str(error)}))
+                click.echo(_json_line({"question": readable(line), "error": str(error)}))
             else:
-                click.echo(f"error: {error}", err=True)
+                click.echo(f"error: {terminal_safe(line)}: {error}", err=True)
+            sys.stdout.flush()
             continue
         if as_json:
             click.echo(_json_line(answer.to_dict()))
         else:
-            click.echo(f"Q: {line}")
+            click.echo(f"Q: {terminal_safe(line)}")
             print_human(answer)
             click.echo()
         sys.stdout.flush()
@@ -208,7 +209,7 @@ def chat(as_json: bool, settings: Settings) -> None:
             click.echo(line)
             sys.stdout.flush()
 
-        if not run_json(engine, sys.stdin, write):
+        if not run_json(engine, stdin_lines(sys.stdin.buffer), write):
             sys.exit(EXIT_ERROR)
         return
     run_chat(engine, settings.storage_dir / "chat_history")
@@ -374,12 +375,12 @@ def doctor(settings: Settings) -> None:
 
     click.echo("configuration:")
     for name, field in Settings.model_fields.items():
-        click.echo(f"  {name} = {getattr(settings, name)}    # {field.description}")
+        click.echo(f"  {name} = {shown_value(settings, name)}    # {field.description}")
     click.echo("checks:")
     ok = True
     for name, passed, detail in run_checks(settings):
         ok &= passed
-        click.echo(f"  [{'ok' if passed else 'FAIL'}] {name}: {detail}")
+        click.echo(f"  [{'ok' if passed else 'FAIL'}] {name}: {terminal_safe(redact_secrets(detail))}")
     if not ok:
         sys.exit(EXIT_ERROR)
 

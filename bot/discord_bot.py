@@ -38,17 +38,18 @@ import re
 import signal
 from collections import OrderedDict
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_format import render_answer, shorten
+from bot.discord_format import discord_safe, render_answer, shorten
 from bot.discord_limits import Cooldowns, Gate, GenerationQueue, QueueFull
 from rag.answer import Answer
-from rag.config import Settings
+from rag.config import Settings, redact_secrets
 from rag.engine import Engine, Turn, remember, validate_question
+from rag.errors import BackendUnavailable, ConfigError, InvalidQuestion, RagbotError
 from rag.ingest import ingest
-from rag.errors import ConfigError, InvalidQuestion, RagbotError
 
 log = logging.getLogger("ragbot.discord")
 
@@ -72,8 +73,9 @@ class RedactToken(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._token and self._token in message:
-            record.msg, record.args = message.replace(self._token, "[DISCORD_TOKEN]"), None
+        safe = redact_secrets(message.replace(self._token, "[DISCORD_TOKEN]") if self._token else message)
+        if safe != message:
+            record.msg, record.args = safe, None
         return True
 
 
@@ -128,7 +130,7 @@ class Answerer:
         try:
             validate_question(question, self.settings.max_question_chars)
         except InvalidQuestion as error:
-            return f"Sorry, {error}."
+            return f"Sorry, {discord_safe(str(error))}."
         wait = self.cooldowns.wait_left(user_id)
         if wait:
             return f"Please wait {wait:g} s before your next question."
@@ -150,7 +152,7 @@ class Answerer:
             return TIMEOUT_MESSAGE
         except RagbotError as error:
             log.warning("engine error: %s", error)
-            return f"Sorry, I could not answer: {error}"
+            return f"Sorry, I could not answer: {discord_safe(redact_secrets(str(error)))}"
         except Exception:
             log.exception("unexpected error while answering")
             return FAILURE_MESSAGE
@@ -373,6 +375,10 @@ async def serve(bot: RagBot, token: str) -> None:
         raise ConfigError("Discord rejected DISCORD_TOKEN (reset it in the developer portal)") from None
     except discord.PrivilegedIntentsRequired:
         raise ConfigError("Discord refused the bot's intents; see README, Discord bot") from None
+    except (aiohttp.ClientError, OSError) as error:  # no network, DNS, proxy, TLS
+        raise BackendUnavailable(
+            f"cannot reach Discord ({type(error).__name__}): check the network connection and any proxy"
+        ) from None
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

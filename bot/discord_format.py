@@ -20,6 +20,7 @@ import re
 import discord
 
 from rag.answer import Answer, Citation
+from rag.controls import strip_controls
 
 MESSAGE_LIMIT = 2000
 FIELD_LIMIT = 1024
@@ -28,6 +29,36 @@ _FENCE = "```"
 _OPENING = re.compile(r"```(\w*)")
 # Preferred cut points, best first: after a blank line, a line, a sentence, a space.
 _BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?]\s+"), re.compile(r"\s+"))
+
+
+_INLINE_MARKUP = re.compile(r"([\\*_~|`\[\]<])")  # emphasis, code, spoilers, links, tags
+_LINE_MARKUP = re.compile(r"(?m)^(\s*)([#>-])")  # headings, quotes, list items
+_URL = re.compile(r"https?://\S+")
+
+
+def discord_safe(text: str) -> str:
+    r"""``text`` (from articles or the model) escaped so that Discord shows it as plain text.
+
+    Markdown, masked links, headings, quotes, spoilers, mentions, channel
+    and emoji tags all render as the characters they are; control
+    characters are dropped; a bare URL is left whole (escaping inside it
+    would change where it leads). The JSON contract keeps quotes verbatim;
+    this is only for what Discord renders.
+
+    >>> print(discord_safe("[official page](http://evil.example/a_b) **now** @everyone <@1234>"))
+    \[official page\](http://evil.example/a_b) \*\*now\*\* @​everyone \<@1234>
+    """
+    text = strip_controls(text)
+    pieces, done = [], 0
+    for url in _URL.finditer(text):
+        pieces += [_escape(text[done : url.start()]), url.group()]
+        done = url.end()
+    pieces.append(_escape(text[done:]))
+    return discord.utils.escape_mentions("".join(pieces))
+
+
+def _escape(text: str) -> str:
+    return _LINE_MARKUP.sub(r"\1\\\2", _INLINE_MARKUP.sub(r"\\\1", text))
 
 
 def _cut(text: str, limit: int) -> int:
@@ -108,14 +139,14 @@ def citations_embed(citations: list[Citation]) -> discord.Embed | None:
         return None
     embed = discord.Embed(title="Sources", colour=discord.Colour.blurple())
     for number, citation in enumerate(citations[:EMBED_FIELDS], start=1):
-        about = " · ".join(part for part in (citation.language, citation.title) if part)
-        name = shorten(f"[{number}] {citation.source}" + (f" ({about})" if about else ""), 256)
-        embed.add_field(name=name, value=shorten(f"> {citation.quote}", FIELD_LIMIT), inline=False)
+        about = " · ".join(discord_safe(part) for part in (citation.language, citation.title) if part)
+        name = shorten(f"[{number}] {discord_safe(citation.source)}" + (f" ({about})" if about else ""), 256)
+        embed.add_field(name=name, value=shorten(f"> {discord_safe(citation.quote)}", FIELD_LIMIT), inline=False)
     return embed
 
 
 def render_answer(answer: Answer) -> list[tuple[str, discord.Embed | None]]:
     """Messages to send for ``answer``: text pieces, the citations on the last."""
-    pieces = split_message(answer.answer) or ["…"]  # Discord rejects an empty message
+    pieces = split_message(discord_safe(answer.answer)) or ["…"]  # Discord rejects an empty message
     embed = citations_embed(answer.citations)
     return [(piece, embed if index == len(pieces) - 1 else None) for index, piece in enumerate(pieces)]

@@ -12,7 +12,10 @@ directory, or the file named by ``RAGBOT_CONFIG``), and the defaults below.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -37,6 +40,8 @@ class Settings(BaseSettings):
         env_prefix="RAGBOT_",
         env_file=".env",
         env_file_encoding="utf-8",
+        # .env files are often shared with other tools: their keys are ignored
+        # (unknown keys in ragbot.toml are refused by load_settings).
         extra="ignore",
         populate_by_name=True,
     )
@@ -82,7 +87,13 @@ class Settings(BaseSettings):
         "bge-m3", description="Ollama embedding model (choose a multilingual one)."
     )
     request_timeout_s: float = Field(
-        120.0, gt=0, description="Timeout for one request to Ollama, in seconds."
+        120.0, gt=0, description="Seconds one request to Ollama or a Chroma server may take (an answer included)."
+    )
+    connect_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a server (Ollama, Chroma) may take to accept a connection and answer "
+        "its health check before it counts as not reachable.",
     )
 
     # --- generation ----------------------------------------------------------
@@ -128,6 +139,8 @@ class Settings(BaseSettings):
     )
     min_relevance: float | None = Field(
         None,
+        ge=-1,
+        le=1,  # a cosine similarity: above 1 would refuse every question
         description="Refuse without asking the LLM when the best dense similarity is below "
         "this (off-topic questions, trivia). Empty: the embedding model's calibrated value "
         "(0.81 for the embedded e5; off for Ollama models).",
@@ -203,6 +216,59 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, dotenv_settings, toml)
 
 
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@]+@")
+SECRET_URL_FIELDS = ("chroma_url", "ollama_host")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any user name and password replaced by ``***``, safe to print.
+
+    >>> redact_url("http://admin:s3cret@db.example:8000/x"), redact_url("http://127.0.0.1:11434")
+    ('http://***@db.example:8000/x', 'http://127.0.0.1:11434')
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with the credentials of every URL in it masked (for logs and errors).
+
+    >>> redact_secrets("GET https://u:p@host/api failed; see http://ok/")
+    'GET https://***@host/api failed; see http://ok/'
+    """
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def shown_value(settings: Settings, name: str) -> object:
+    """A setting's value as ``ragbot doctor`` shows it: secrets hidden, URLs without credentials."""
+    value = getattr(settings, name)
+    if name in SECRET_URL_FIELDS and isinstance(value, str):
+        return redact_url(value)
+    return value
+
+
+def _refuse_unknown_keys(toml_file: Path) -> None:
+    """ConfigError naming the keys of ``toml_file`` that are no setting (typos are not ignored)."""
+    if not toml_file.is_file():
+        return
+    try:
+        keys = set(tomllib.loads(toml_file.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"invalid configuration file {toml_file}: {error}") from None
+    known = set(Settings.model_fields)
+    for field in Settings.model_fields.values():
+        if isinstance(field.validation_alias, AliasChoices):
+            known.update(choice for choice in field.validation_alias.choices if isinstance(choice, str))
+    unknown = sorted(keys - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting{'s' if len(unknown) > 1 else ''} in {toml_file}: {', '.join(unknown)} "
+            "(`ragbot doctor` lists the valid ones)"
+        )
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build the settings, turning validation errors into one readable ConfigError.
 
@@ -212,6 +278,7 @@ def load_settings(**overrides: object) -> Settings:
     if config_file and not Path(config_file).is_file():
         raise ConfigError(f"config file not found: {config_file} (from RAGBOT_CONFIG)")
     given = {key: value for key, value in overrides.items() if value is not None}
+    _refuse_unknown_keys(Path(config_file or DEFAULT_CONFIG_FILE))
     try:
         return Settings(**given)
     except ValidationError as error:

@@ -11,8 +11,12 @@ silently):
   code pages (cp1252, latin-1, ...) of this corpus' languages first. Decoding
   is strict: a file decodes completely or is skipped as undecodable.
 * Skipped: empty files, binary files (also when named ``.txt``), files over
-  the size cap, unsupported file types, hidden files and folders, and
-  symbolic links that lead outside the folder being ingested.
+  the size cap, unsupported file types, hidden files and folders, symbolic
+  links that lead outside the folder being ingested, links to a file that is
+  ingested under its own name (it would be indexed twice), and anything that
+  is not a regular file (FIFOs, devices, sockets): these are recognised from
+  ``stat`` before they are opened, since opening a FIFO blocks until a
+  writer comes and a device such as ``/dev/zero`` never ends.
 
 A document's ``source`` (what citations show) is its path relative to the
 folder given, so ``ragbot ingest seeds`` names ``seeds/a.txt`` ``a.txt``; a
@@ -29,6 +33,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,10 +97,12 @@ def find_files(paths: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
             raise CorpusError(f"corpus path not found: {path}")
         if path.is_dir():
             _walk(path, found, skipped)
-        elif path.suffix.lower() in SUFFIXES:
-            found.append(SourceFile(path, path.name, ""))
-        else:
+        elif path.suffix.lower() not in SUFFIXES:
             skipped.append(Skipped(str(path), f"unsupported file type (use {', '.join(SUFFIXES)})"))
+        elif (special := not_regular(path)) is not None:
+            skipped.append(Skipped(str(path), special))
+        else:
+            found.append(SourceFile(path, path.name, ""))
     unique: dict[str, SourceFile] = {}
     for file in found:
         if file.source in unique:
@@ -104,7 +111,38 @@ def find_files(paths: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
             )
         else:
             unique[file.source] = file
-    return list(unique.values()), skipped
+    return _without_linked_copies(list(unique.values()), skipped), skipped
+
+
+def not_regular(path: Path) -> str | None:
+    """Why ``path`` (links followed) is not a regular file, or None when it is one.
+
+    >>> not_regular(Path("/dev/null"))
+    'not a regular file (a character device)'
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        return f"cannot be read ({error.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    kind = next((name for test, name in kinds if test(mode)), "a special file")
+    return f"not a regular file ({kind})"
+
+
+def _without_linked_copies(files: list[SourceFile], skipped: list[Skipped]) -> list[SourceFile]:
+    """Drop symbolic links to a file that is also found under its own name."""
+    real_files = {file.path.resolve(): file for file in files if not file.path.is_symlink()}
+    kept = []
+    for file in files:
+        target = real_files.get(file.path.resolve()) if file.path.is_symlink() else None
+        if target is not None:
+            skipped.append(Skipped(str(file.path), f"link to {target.path}, which is ingested itself"))
+        else:
+            kept.append(file)
+    return kept
 
 
 def _walk(folder: Path, found: list[SourceFile], skipped: list[Skipped]) -> None:
@@ -122,6 +160,9 @@ def _walk(folder: Path, found: list[SourceFile], skipped: list[Skipped]) -> None
             if path.suffix.lower() not in SUFFIXES:
                 skipped.append(Skipped(str(path), f"unsupported file type (use {', '.join(SUFFIXES)})"))
                 continue
+            if (special := not_regular(path)) is not None:
+                skipped.append(Skipped(str(path), special))
+                continue
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 skipped.append(Skipped(str(path), f"link that leads outside {folder}"))
                 continue
@@ -131,19 +172,44 @@ def _walk(folder: Path, found: list[SourceFile], skipped: list[Skipped]) -> None
 
 def read_document(file: SourceFile, max_bytes: int) -> DocumentText:
     """The document's text (decoded, HTML extracted), or SkipFile with the reason."""
-    try:
-        size = file.path.stat().st_size
-        if size > max_bytes:
-            raise SkipFile(f"larger than the {max_bytes // 1_000_000} MB limit ({size:,} bytes)")
-        raw = file.path.read_bytes()
-    except OSError as error:
-        raise SkipFile(f"cannot be read ({error.strerror})") from None
+    raw = _read_regular_file(file.path, max_bytes)
     if not raw.strip():
         raise SkipFile("empty file")
     text = decode_text(raw)
     if file.path.suffix.lower() in HTML_SUFFIXES:
         return _html_article(text)
     return DocumentText(text)
+
+
+def _read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``, else SkipFile.
+
+    Checked before opening, and again on the opened descriptor (the file may
+    have been swapped meanwhile); opened non-blocking so that even a FIFO
+    slipped in between cannot hang, and never read past the cap.
+    """
+    special = not_regular(path)
+    if special is not None:
+        raise SkipFile(special)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise SkipFile("not a regular file")
+            if info.st_size > max_bytes:
+                raise SkipFile(_too_large(max_bytes, info.st_size))
+            raw = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise SkipFile(f"cannot be read ({error.strerror})") from None
+    if len(raw) > max_bytes:  # grew while being read
+        raise SkipFile(_too_large(max_bytes, len(raw)))
+    return raw
+
+
+def _too_large(max_bytes: int, size: int) -> str:
+    limit = f"{max_bytes / 1_000_000:g} MB" if max_bytes >= 1_000_000 else f"{max_bytes:,}-byte"
+    return f"larger than the {limit} limit ({size:,} bytes)"
 
 
 def decode_text(raw: bytes) -> str:

@@ -19,28 +19,61 @@ Vectors are stored as float32, which is what Chroma keeps too.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 
+log = logging.getLogger(__name__)
+
+
 class EmbeddingCache:
     """Vectors by (embedding model identity, SHA-256 of the text)."""
+
+    recovered: str = ""  # set when a damaged cache file was moved aside and started afresh
+
+    @classmethod
+    def open(cls, path: Path, model_identity: str) -> EmbeddingCache:
+        """The cache at ``path``; a file SQLite cannot read is moved aside (never
+        deleted) and an empty cache started, since everything in it can be
+        recomputed. ``recovered`` then says where the old file went."""
+        try:
+            return cls(path, model_identity)
+        except sqlite3.DatabaseError as error:
+            aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+            path.rename(aside)
+            for suffix in ("-wal", "-shm"):  # SQLite's side files belong to the damaged file
+                side = path.with_name(path.name + suffix)
+                if side.exists():
+                    side.rename(aside.with_name(aside.name + suffix))
+            cache = cls(path, model_identity)
+            cache.recovered = (
+                f"embedding cache {path} was damaged ({error}); moved it to {aside.name} and started "
+                f"a new one (delete {aside.name} when done)"
+            )
+            log.warning(cache.recovered)
+            return cache
 
     def __init__(self, path: Path, model_identity: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.model_identity = model_identity
         self.computed = 0  # texts embedded (cache misses) since this cache was opened
         self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS embedding ("
-            " model TEXT NOT NULL, text_sha256 BLOB NOT NULL, vector BLOB NOT NULL,"
-            " PRIMARY KEY (model, text_sha256))"
-        )
-        self._db.commit()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS embedding ("
+                " model TEXT NOT NULL, text_sha256 BLOB NOT NULL, vector BLOB NOT NULL,"
+                " PRIMARY KEY (model, text_sha256))"
+            )
+            self._db.commit()
+        except sqlite3.DatabaseError:
+            self._db.close()
+            raise
 
     def embed(
         self, texts: Sequence[str], embed_batch: Callable[[list[str]], list[list[float]]]

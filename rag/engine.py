@@ -20,10 +20,11 @@ from rag.abstain import abstains, threshold_for
 from rag.answer import Answer, Citation, refusal_text, render, strip_markers
 from rag.config import Settings
 from rag.embeddings import build_embedding, embedding_identity, min_relevance
+from rag.controls import strip_controls
 from rag.errors import InvalidQuestion
 from rag.gates import GATES, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
-from rag.language import detect_language
+from rag.language import detect_language, question_language
 from rag.llm import ChatModel, build_chat_model
 from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
@@ -33,10 +34,23 @@ from rag.verify import verify
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    """The question stripped, or InvalidQuestion with a message fit for users."""
-    cleaned = question.strip()
+    r"""The question stripped of control characters, or InvalidQuestion with a message fit for users.
+
+    Terminal escape sequences and control characters carry no meaning in a
+    question (they come from pasted terminal output or from an attack on
+    whoever reads the logs); a question with no letter or digit left is no
+    question. Lone surrogates are bytes that were not UTF-8.
+
+    >>> validate_question("\x1b[31mWho met?\x07 ", 500)
+    'Who met?'
+    """
+    if any("\ud800" <= char <= "\udfff" for char in question):
+        raise InvalidQuestion("the question is not valid UTF-8 text")
+    cleaned = strip_controls(question).strip()
     if not cleaned:
         raise InvalidQuestion("the question is empty")
+    if not any(char.isalnum() for char in cleaned):
+        raise InvalidQuestion("the question has no words")
     if len(cleaned) > max_chars:
         raise InvalidQuestion(
             f"the question is {len(cleaned)} characters long; the limit is {max_chars}"
@@ -225,7 +239,7 @@ class Engine:
         """
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()
-        language = language or detect_language(question)
+        language = language or question_language(question)
         asked = question
         question = self.condense(question, history)
         retrieved = self.retriever.retrieve(question)

@@ -34,7 +34,21 @@ class StoreNotBuilt(StoreError):
 
 
 class StoreCorrupt(StoreError):
-    """The storage directory exists but Chroma cannot open it."""
+    """The storage directory exists but Chroma cannot open it.
+
+    ``problem`` is what is wrong, without the advice (ingestion, which acts
+    on it by moving the store aside, reports what it did instead).
+    """
+
+    ADVICE = "run `ragbot ingest` to move it aside (nothing is deleted) and rebuild the index"
+
+    def __init__(self, problem: str, advice: str = ADVICE) -> None:
+        super().__init__(f"{problem}: {advice}" if advice else problem)
+        self.problem = problem
+
+
+class StoreAccessDenied(StoreError):
+    """The store exists but this user may not read or write it."""
 
 
 class EmbeddingMismatch(StoreError):

@@ -40,10 +40,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.config import Settings
 from rag.corpus import Article, read_article
-from rag.documents import SkipFile, Skipped, SourceFile, find_files
+from rag.documents import SUFFIXES, SkipFile, Skipped, SourceFile, find_files
 from rag.embedding_cache import EmbeddingCache
 from rag.embeddings import build_embedding, embedding_identity
-from rag.errors import StoreCorrupt
+from rag.errors import CorpusError, StoreCorrupt
 from rag.lock import writer_lock
 from rag.store import Store, StoredDocument, article_nodes
 
@@ -113,6 +113,10 @@ def ingest(
     """
     paths = [paths] if isinstance(paths, Path) else list(paths)
     files, skipped = find_files(paths)
+    if not files and not skipped:
+        # An empty folder is a wrong path or an unmounted disk far more often
+        # than a wish to empty the index: nothing is pruned, nothing written.
+        raise CorpusError(f"no article files ({', '.join(SUFFIXES)}) under {', '.join(map(str, paths))}")
     identity = embedding_identity(settings)
     with writer_lock(settings.storage_dir):
         store = Store(settings)
@@ -122,7 +126,7 @@ def ingest(
         try:
             collection = store.collection(identity, create=True)
         except StoreCorrupt as damage:
-            if settings.chroma_url:
+            if settings.chroma_url or not (settings.storage_dir / "chroma").is_dir():
                 raise
             report.recovered = _move_aside(settings, damage)
             store = Store(settings)
@@ -130,7 +134,8 @@ def ingest(
         stored = store.documents(collection)
         articles = _read(files, settings.max_file_bytes, report)
         plan = _plan(articles, stored, paths, files, prune, report)
-        cache = EmbeddingCache(settings.storage_dir / "embeddings.sqlite3", identity)
+        cache = EmbeddingCache.open(settings.storage_dir / "embeddings.sqlite3", identity)
+        report.recovered = "; ".join(note for note in (report.recovered, cache.recovered) if note)
         embedder = embed_model or build_embedding(settings)
         try:
             for planned in progress(plan.writes, len(plan.writes)):
@@ -157,7 +162,7 @@ def _move_aside(settings: Settings, damage: StoreCorrupt) -> str:
     # one only (other stores open in this process keep theirs).
     SharedSystemClient._identifier_to_system.pop(str(chroma_dir), None)
     SharedSystemClient._identifier_to_refcount.pop(str(chroma_dir), None)
-    message = f"{damage}; moved it to {aside} and rebuilt the index (delete {aside.name} when done)"
+    message = f"{damage.problem}: moved it to {aside} and rebuilt the index (delete {aside.name} when done)"
     log.warning(message)
     return message
 
@@ -195,6 +200,13 @@ def _plan(
     plan = _Plan()
     seen = {file.source for file in files}  # found on disk, readable or not
     folders = {str(path.resolve()) for path in paths if path.is_dir()}
+    # A folder whose files now turn up under one being ingested was moved
+    # there: what it held and the new one lacks is gone too.
+    folders |= {
+        stored[source].root
+        for source, (file, _) in articles.items()
+        if source in stored and stored[source].root and stored[source].root != file.root and file.root in folders
+    }
     gone = [
         document
         for source, document in stored.items()

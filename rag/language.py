@@ -24,6 +24,9 @@ _CODES: dict[Language, str] = {
 }
 LANGUAGE_NAMES = {"en": "English", "da": "Danish", "no": "Norwegian", "de": "German", "sv": "Swedish"}
 DEFAULT_LANGUAGE = "en"
+# What answers are written in (the JSON contract); Swedish is only a candidate
+# so that short Scandinavian texts are not forced into Danish or Norwegian.
+ANSWER_LANGUAGES = ("en", "da", "no", "de")
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +40,26 @@ def detect_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
         return default
     language = _detector().detect_language_of(text)
     return _CODES.get(language, default) if language else default
+
+
+def question_language(text: str, default: str = DEFAULT_LANGUAGE) -> str:
+    """The answer language for a question: its own, or the likeliest of
+    ``ANSWER_LANGUAGES`` when lingua finds another (Swedish) or none.
+
+    >>> question_language("Hvor længe varede mødet?"), question_language("Vem träffade Putin i Moskva?")
+    ('da', 'da')
+    >>> question_language("12 + 7 = ?")
+    'en'
+    """
+    language = detect_language(text, default)
+    if language in ANSWER_LANGUAGES:
+        return language
+    likelihood: dict[str, float] = {}
+    for value in _detector().compute_language_confidence_values(text):
+        code = _CODES[value.language]
+        if code in ANSWER_LANGUAGES:
+            likelihood[code] = max(likelihood.get(code, 0.0), value.value)
+    return max(likelihood, key=likelihood.__getitem__) if likelihood else default
 
 
 # Danish and Norwegian share much of their spelling: "IS kontrollerer Idlib"

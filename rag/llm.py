@@ -310,11 +310,10 @@ class OllamaChat:
         Ollama gives no log-probabilities here, so the model's own choice of
         ``[0]`` is its abstention (``abstain_above`` cannot apply).
         """
-        import ollama
 
-        from rag.ollama import translated_errors
+        from rag.ollama import answer_client, translated_errors
 
-        client = ollama.Client(host=self._settings.ollama_host, timeout=self._settings.request_timeout_s)
+        client = answer_client(self._settings)
         stream = AnswerStream(on_text)
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "model_calls": 1}
         with translated_errors(self._settings, self._settings.ollama_llm_model):

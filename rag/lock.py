@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.errors import StoreLocked
+from rag.errors import StoreAccessDenied, StoreLocked
 
 LOCK_NAME = "ingest.lock"
 
@@ -24,9 +24,15 @@ LOCK_NAME = "ingest.lock"
 @contextmanager
 def writer_lock(storage_dir: Path) -> Iterator[None]:
     """Hold the store's writer lock for the ``with`` block, or raise StoreLocked."""
-    storage_dir.mkdir(parents=True, exist_ok=True)
     path = storage_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        storage_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:
+        raise StoreAccessDenied(
+            f"no permission to write to {storage_dir}: ingestion needs to write the store; "
+            "run it as the store's owner or fix its permissions"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

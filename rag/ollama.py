@@ -13,15 +13,25 @@ from contextlib import contextmanager
 import httpx
 import ollama
 
-from rag.config import Settings
+from rag.config import Settings, redact_url
 from rag.errors import BackendUnavailable, ModelNotPulled
 
 
 def _unreachable(settings: Settings) -> BackendUnavailable:
     return BackendUnavailable(
-        f"Ollama not reachable at {settings.ollama_host}: start it with `ollama serve` "
+        f"Ollama not reachable at {redact_url(settings.ollama_host)}: start it with `ollama serve` "
         "or set OLLAMA_HOST"
     )
+
+
+def client_timeout(settings: Settings, read_s: float) -> httpx.Timeout:
+    """Connect within ``connect_timeout_s``; then wait ``read_s`` for the reply."""
+    return httpx.Timeout(read_s, connect=min(settings.connect_timeout_s, read_s))
+
+
+def answer_client(settings: Settings) -> ollama.Client:
+    """A client for answers and embeddings: ``request_timeout_s`` per request."""
+    return ollama.Client(host=settings.ollama_host, timeout=client_timeout(settings, settings.request_timeout_s))
 
 
 def _same_model(wanted: str, available: str) -> bool:
@@ -33,29 +43,41 @@ def _same_model(wanted: str, available: str) -> bool:
 
 
 @contextmanager
-def translated_errors(settings: Settings, model: str) -> Iterator[None]:
-    """Re-raise client and HTTP failures as ragbot errors."""
+def translated_errors(settings: Settings, model: str, health_check: bool = False) -> Iterator[None]:
+    """Re-raise client and HTTP failures as ragbot errors.
+
+    A timeout names the limit that was really applied and the setting that
+    raises it: ``connect_timeout_s`` for connecting and for the health check
+    (``health_check=True``), ``request_timeout_s`` for a reply.
+    """
+    host = redact_url(settings.ollama_host)
     try:
         yield
+    except httpx.ConnectTimeout:
+        raise BackendUnavailable(
+            f"Ollama at {host} did not accept a connection within {settings.connect_timeout_s:g} s "
+            "(RAGBOT_CONNECT_TIMEOUT_S)"
+        ) from None
     except (ConnectionError, httpx.ConnectError):
         raise _unreachable(settings) from None
     except httpx.TimeoutException:
-        raise BackendUnavailable(
-            f"Ollama at {settings.ollama_host} did not answer within "
-            f"{settings.request_timeout_s:g} s (raise RAGBOT_REQUEST_TIMEOUT_S)"
-        ) from None
+        limit, name = (
+            (settings.connect_timeout_s, "RAGBOT_CONNECT_TIMEOUT_S") if health_check
+            else (settings.request_timeout_s, "RAGBOT_REQUEST_TIMEOUT_S")
+        )
+        raise BackendUnavailable(f"Ollama at {host} did not answer within {limit:g} s ({name})") from None
     except ollama.ResponseError as error:
         if error.status_code == 404:
             raise ModelNotPulled(f"model {model} not pulled: run `ollama pull {model}`") from None
         raise BackendUnavailable(
-            f"Ollama at {settings.ollama_host} failed ({error.status_code}): {error.error}"
+            f"Ollama at {host} failed ({error.status_code}): {redact_url(str(error.error))}"
         ) from None
 
 
 def pulled_models(settings: Settings) -> list[str]:
-    """Names of the models the server has (``GET /api/tags``)."""
-    client = ollama.Client(host=settings.ollama_host, timeout=min(settings.request_timeout_s, 10))
-    with translated_errors(settings, model="?"):
+    """Names of the models the server has (``GET /api/tags``), within ``connect_timeout_s``."""
+    client = ollama.Client(host=settings.ollama_host, timeout=client_timeout(settings, settings.connect_timeout_s))
+    with translated_errors(settings, model="?", health_check=True):
         return [entry.model or "" for entry in client.list().models]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,12 @@ from urllib.parse import urlparse
 
 from llama_index.core.schema import TextNode
 
-from rag.config import Settings
+from rag.config import Settings, redact_url
 from rag.corpus import Article
 from rag.errors import (
     BackendUnavailable,
     EmbeddingMismatch,
+    StoreAccessDenied,
     StoreCorrupt,
     StoreIncompatible,
     StoreNotBuilt,
@@ -119,7 +121,7 @@ class Store:
     # --- opening ------------------------------------------------------------
     @property
     def location(self) -> str:
-        return self.settings.chroma_url or str(self.settings.storage_dir)
+        return redact_url(self.settings.chroma_url) if self.settings.chroma_url else str(self.settings.storage_dir)
 
     def _chroma_dir(self) -> Path:
         return self.settings.storage_dir / "chroma"
@@ -132,36 +134,92 @@ class Store:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         if self.settings.chroma_url:
-            url = urlparse(self.settings.chroma_url)
-            try:
-                self._client = chromadb.HttpClient(
-                    host=url.hostname or "127.0.0.1",
-                    port=url.port or 8000,
-                    ssl=url.scheme == "https",
-                    settings=chroma_settings,
-                )
-            except Exception:  # chromadb raises bare ValueError/ConnectError variants
-                raise BackendUnavailable(
-                    f"Chroma server not reachable at {self.settings.chroma_url}: "
-                    "start it with `chroma run --path DIR`"
-                ) from None
+            self._client = self._http_client(chroma_settings)
             return self._client
         storage = self.settings.storage_dir
         if storage.exists() and not storage.is_dir():
-            raise StoreCorrupt(f"storage path {storage} is a file, not a directory")
-        if not create and not (self._chroma_dir() / "chroma.sqlite3").is_file():
+            raise StoreCorrupt(
+                f"storage path {storage} is a file, not a directory",
+                advice="point --storage or RAGBOT_STORAGE_DIR at a directory",
+            )
+        database = self._chroma_dir() / "chroma.sqlite3"
+        self._check_access(storage, database)
+        if not create and not database.is_file():
             raise StoreNotBuilt(self._not_built_message())
+        if database.is_file():
+            _check_database_file(database)  # before Chroma would write over a damaged one
         try:
             self._chroma_dir().mkdir(parents=True, exist_ok=True)
             self._client = chromadb.PersistentClient(
                 path=str(self._chroma_dir()), settings=chroma_settings
             )
         except Exception as error:
+            if isinstance(error, PermissionError):
+                raise self._denied(storage) from None
             raise StoreCorrupt(
-                f"storage directory {storage} cannot be opened as a Chroma store "
-                f"({type(error).__name__}); move it aside and run `ragbot ingest`"
+                f"storage directory {storage} cannot be opened as a Chroma store ({type(error).__name__})"
             ) from None
         return self._client
+
+    def _http_client(self, chroma_settings):
+        """A client of the Chroma server, with this ragbot's timeouts on every request.
+
+        Chroma's own client waits forever (its HTTP session has no timeout),
+        and creating one already talks to the server; so the server's
+        heartbeat is checked first within ``connect_timeout_s``, and the
+        client's session then gets ``request_timeout_s``.
+        """
+        import chromadb
+        import httpx
+
+        shown = redact_url(self.settings.chroma_url or "")
+        url = urlparse(self.settings.chroma_url)
+        timeout = httpx.Timeout(self.settings.request_timeout_s, connect=self.settings.connect_timeout_s)
+        try:
+            httpx.get(
+                f"{self.settings.chroma_url}/api/v2/heartbeat", timeout=self.settings.connect_timeout_s
+            ).raise_for_status()
+        except httpx.TimeoutException:
+            raise BackendUnavailable(
+                f"Chroma server at {shown} did not answer within {self.settings.connect_timeout_s:g} s "
+                "(RAGBOT_CONNECT_TIMEOUT_S)"
+            ) from None
+        except (httpx.HTTPError, ValueError):
+            raise BackendUnavailable(
+                f"Chroma server not reachable at {shown}: start it with `chroma run --path DIR`"
+            ) from None
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception:  # chromadb raises bare ValueError/ConnectError variants
+            raise BackendUnavailable(
+                f"Chroma server not reachable at {shown}: start it with `chroma run --path DIR`"
+            ) from None
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):  # chromadb 1.x keeps its httpx session here
+            session.timeout = timeout
+        return client
+
+    def _check_access(self, storage: Path, database: Path) -> None:
+        """StoreAccessDenied unless this user may read and write every part of the store.
+
+        Chroma writes to its SQLite file even to answer, so readers need
+        write access too.
+        """
+        for path in (storage, self._chroma_dir(), database):
+            needed = os.R_OK | os.W_OK | (os.X_OK if path.is_dir() else 0)
+            if path.exists() and not os.access(path, needed):
+                raise self._denied(path)
+
+    def _denied(self, path: Path) -> StoreAccessDenied:
+        return StoreAccessDenied(
+            f"no permission to use the store at {path}: this user must be able to read and write it "
+            "(Chroma writes even when it only answers); run ragbot as the store's owner or fix its permissions"
+        )
 
     def _not_built_message(self) -> str:
         return (
@@ -178,11 +236,12 @@ class Store:
         except Exception as error:
             if self.settings.chroma_url:
                 raise BackendUnavailable(
-                    f"Chroma server at {self.settings.chroma_url} failed: {type(error).__name__}"
+                    f"Chroma server at {redact_url(self.settings.chroma_url)} failed: {type(error).__name__}"
                 ) from None
+            if isinstance(error, PermissionError) or "readonly database" in str(error):
+                raise self._denied(self.settings.storage_dir) from None
             raise StoreCorrupt(
-                f"storage directory {self.settings.storage_dir} is damaged "
-                f"({type(error).__name__}); move it aside and run `ragbot ingest`"
+                f"storage directory {self.settings.storage_dir} is damaged ({type(error).__name__})"
             ) from None
 
     def collection(self, embedding_identity: str, create: bool = False):
@@ -292,6 +351,25 @@ class Store:
         if not sentences:
             raise StoreNotBuilt(self._not_built_message())
         return sorted(sentences, key=lambda s: (s.source, s.position))
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_database_file(database: Path) -> None:
+    """StoreCorrupt when ``database`` is not an SQLite file (empty, cut short, overwritten).
+
+    Chroma would otherwise treat an empty file as a new store and write a
+    fresh schema over it, orphaning the old index's segment folders.
+    """
+    try:
+        with database.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise StoreCorrupt(f"the store's database {database} cannot be read ({error.strerror})") from None
+    if header != SQLITE_HEADER:
+        what = "empty" if not header else "not an SQLite database"
+        raise StoreCorrupt(f"the store's database {database} is {what}")
 
 
 def _collection_names(client) -> list[str]:

@@ -1,0 +1,41 @@
+"""Text from articles, file names and stdin made safe to print on a terminal.
+
+Article text and file names are data: an escape sequence inside them must
+not clear the screen, retitle the window or fake a prompt. Everything the
+CLI prints that comes from the corpus or from the user goes through
+:func:`terminal_safe` (the JSON contract keeps quotes verbatim; JSON escapes
+control characters itself).
+
+>>> terminal_safe("evil\\x1b]0;owned\\x07name\\x1b[2J.txt")
+'evilname.txt'
+>>> readable("caf\\udcc3")
+'caf�'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from rag.controls import strip_controls
+
+
+def readable(text: str) -> str:
+    """``text`` with bytes that were not UTF-8 (surrogate escapes) shown as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without escape sequences and control characters (tab and newline kept)."""
+    return strip_controls(readable(text))
+
+
+def stdin_lines(stream: BinaryIO) -> Iterator[str]:
+    """Lines of a byte stream as text, line endings removed.
+
+    Decoded line by line, so one line of invalid UTF-8 does not stop a
+    batch: its bad bytes become surrogate escapes, which
+    :func:`rag.engine.validate_question` refuses for that line alone.
+    """
+    for raw in stream:
+        yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
