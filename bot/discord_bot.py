@@ -33,6 +33,7 @@ switched off arrives empty and is ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import signal
@@ -43,6 +44,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_draft import DraftSink, DraftStream
 from bot.discord_format import discord_safe, render_answer, shorten
 from bot.discord_limits import Cooldowns, Gate, GenerationQueue, QueueFull
 from rag.answer import Answer
@@ -136,13 +138,22 @@ class Answerer:
             return f"Please wait {wait:g} s before your next question."
         return None
 
-    async def answer(self, question: str, history: list[Turn], on_queued) -> Answer | str:
-        """The Answer, or a short message for the user when it could not be made."""
+    async def answer(
+        self, question: str, history: list[Turn], on_queued, on_draft: DraftSink | None = None
+    ) -> Answer | str:
+        """The Answer, or a short message for the user when it could not be made.
+
+        ``on_draft(text)`` is awaited with the draft so far as the model
+        writes it, at most once per ``DRAFT_EDIT_INTERVAL_S``; it is never
+        awaited after this returns, so the caller's final message is the last.
+        """
+        draft = DraftStream()
+        pump = asyncio.create_task(draft.pump(on_draft)) if on_draft is not None else None
         try:
             async with self.queue.slot(on_queued):
                 async with self.index_lock:
                     return await asyncio.wait_for(
-                        asyncio.to_thread(self.engine.ask, question, history),
+                        asyncio.to_thread(self.engine.ask, question, history, draft.feed),
                         timeout=self.settings.discord_timeout_s,
                     )
         except QueueFull:
@@ -156,6 +167,11 @@ class Answerer:
         except Exception:
             log.exception("unexpected error while answering")
             return FAILURE_MESSAGE
+        finally:
+            if pump is not None:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
 
 
 def _parent_channel_id(channel: object) -> int | None:
@@ -202,9 +218,12 @@ class AskCog(commands.Cog):
                 allowed_mentions=NO_MENTIONS,
             )
 
-        result = await self.answerer.answer(question, history, on_queued)
+        async def show_draft(text: str) -> None:
+            await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
+
+        result = await self.answerer.answer(question, history, on_queued, show_draft)
         if isinstance(result, str):
-            await interaction.edit_original_response(content=result, allowed_mentions=NO_MENTIONS)
+            await interaction.edit_original_response(content=result, embed=None, allowed_mentions=NO_MENTIONS)
             return
         messages = render_answer(result)
         first, embed = messages[0]
@@ -303,17 +322,31 @@ class AskCog(commands.Cog):
                 allowed_mentions=NO_MENTIONS, mention_author=False,
             )
 
+        draft_message: discord.Message | None = None
+
+        async def show_draft(text: str) -> None:
+            nonlocal draft_message
+            if draft_message is None:
+                draft_message = await message.reply(text, allowed_mentions=NO_MENTIONS, mention_author=False)
+            else:
+                await draft_message.edit(content=text, allowed_mentions=NO_MENTIONS)
+
         async with message.channel.typing():
-            result = await self.answerer.answer(question, history, on_queued)
-        if isinstance(result, str):
-            await message.reply(result, allowed_mentions=NO_MENTIONS, mention_author=False)
-            return
+            result = await self.answerer.answer(question, history, on_queued, show_draft)
+        pieces = [(result, None)] if isinstance(result, str) else render_answer(result)
         keys = []
-        for text, embed in render_answer(result):
-            sent = await message.reply(
-                text, embed=embed or discord.utils.MISSING, allowed_mentions=NO_MENTIONS, mention_author=False
-            )
+        for index, (text, embed) in enumerate(pieces):
+            if index == 0 and draft_message is not None:  # the draft becomes the answer
+                sent = await draft_message.edit(
+                    content=text, embed=embed, allowed_mentions=NO_MENTIONS
+                )
+            else:
+                sent = await message.reply(
+                    text, embed=embed or discord.utils.MISSING, allowed_mentions=NO_MENTIONS, mention_author=False
+                )
             keys.append(sent.id)
+        if isinstance(result, str):
+            return
         if isinstance(message.channel, discord.Thread):
             keys.append(message.channel.id)
         self.answerer.conversations.add(keys, history, (question, result.answer))

@@ -31,7 +31,8 @@ _OPENING = re.compile(r"```(\w*)")
 _BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?]\s+"), re.compile(r"\s+"))
 
 
-_INLINE_MARKUP = re.compile(r"([\\*_~|`\[\]<])")  # emphasis, code, spoilers, links, tags
+_INLINE_MARKUP = re.compile(r"([\\*_~|`<])")  # emphasis, code, spoilers, mention and emoji tags
+_LINK_OPENING = re.compile(r"\[(?=[^\]\n]*\]\()")  # the "[" of a masked link "[text](url)"; "[1]" stays
 _LINE_MARKUP = re.compile(r"(?m)^(\s*)([#>-])")  # headings, quotes, list items
 _URL = re.compile(r"https?://\S+")
 
@@ -46,7 +47,7 @@ def discord_safe(text: str) -> str:
     this is only for what Discord renders.
 
     >>> print(discord_safe("[official page](http://evil.example/a_b) **now** @everyone <@1234>"))
-    \[official page\](http://evil.example/a_b) \*\*now\*\* @​everyone \<@1234>
+    \[official page](http://evil.example/a_b) \*\*now\*\* @​everyone \<@1234>
     """
     text = strip_controls(text)
     pieces, done = [], 0
@@ -58,7 +59,7 @@ def discord_safe(text: str) -> str:
 
 
 def _escape(text: str) -> str:
-    return _LINE_MARKUP.sub(r"\1\\\2", _INLINE_MARKUP.sub(r"\\\1", text))
+    return _LINE_MARKUP.sub(r"\1\\\2", _LINK_OPENING.sub(r"\\[", _INLINE_MARKUP.sub(r"\\\1", text)))
 
 
 def _cut(text: str, limit: int) -> int:

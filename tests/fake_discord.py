@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -93,6 +94,7 @@ class Sent:
     path: str
     body: Any
     response: Any = None
+    at: float = field(default_factory=time.monotonic)  # when the bot sent it
 
 
 class _Response:
@@ -149,6 +151,10 @@ class FakeDiscordHTTP:
             channel = int(parts[1]) if parts[0] == "channels" else CHANNEL_ID
             content = (body or {}).get("content") or ""
             return message_payload(channel, content, bot, embeds=(body or {}).get("embeds", []))
+        if parts[0] == "channels" and len(parts) == 4 and parts[2] == "messages" and method == "PATCH":
+            content = (body or {}).get("content") or ""  # an edited message, returned whole
+            return {**message_payload(int(parts[1]), content, bot, embeds=(body or {}).get("embeds", [])),
+                    "id": parts[3]}
         if parts[0] == "channels" and parts[-1] == "threads":
             return {"id": str(next_id()), "type": 11, "guild_id": str(GUILD_ID), "parent_id": parts[1],
                     "name": (body or {}).get("name", "thread"), "owner_id": str(BOT_ID),

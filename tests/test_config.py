@@ -55,6 +55,7 @@ def test_ragbot_toml_in_working_directory(tmp_path: Path) -> None:
         ("RAGBOT_LLM_BACKEND", "openai", "llm_backend"),
         ("RAGBOT_TEMPERATURE", "hot", "temperature"),
         ("RAGBOT_EVIDENCE_K", "0", "evidence_k"),
+        ("RAGBOT_MIN_RELEVANCE", "5", "min_relevance"),  # a similarity above 1 refuses everything
         ("RAGBOT_CONFIG", "/no/such/file.toml", "config file not found"),
     ],
 )

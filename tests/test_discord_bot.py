@@ -12,13 +12,14 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import discord
 import pytest
 
 from bot.discord_bot import RagBot, RedactToken, configure_logging, serve
-from bot.discord_format import MESSAGE_LIMIT
+from bot.discord_format import MESSAGE_LIMIT, discord_safe
 from rag.answer import Answer, Citation
 from rag.config import load_settings
 from rag.errors import ConfigError, StoreNotBuilt
@@ -44,8 +45,14 @@ QUOTE = "Putin har i samme ombæring inviteret Erdogan til Rusland."
 class FakeEngine:
     """Canned answers; records calls and the thread they ran on."""
 
-    def __init__(self, answer_text: str = "Putin inviterede Erdogan [1].") -> None:
+    def __init__(
+        self, answer_text: str = "Putin inviterede Erdogan [1].", draft: list[str] = (), piece_s: float = 0.0,
+        refused: bool = False,
+    ) -> None:
         self.answer_text = answer_text
+        self.draft = list(draft)  # pieces streamed to on_token, ``piece_s`` apart
+        self.piece_s = piece_s
+        self.refused = refused
         self.calls: list[tuple[str, list]] = []
         self.threads: list[threading.Thread] = []
         self.release = threading.Event()
@@ -53,13 +60,19 @@ class FakeEngine:
         self.error: Exception | None = None
         self.started = threading.Event()
 
-    def ask(self, question: str, history=()) -> Answer:
+    def ask(self, question: str, history=(), on_token=None) -> Answer:
         self.calls.append((question, list(history)))
         self.threads.append(threading.current_thread())
         self.started.set()
         self.release.wait(10)
         if self.error:
             raise self.error
+        for piece in self.draft:
+            time.sleep(self.piece_s)
+            if on_token is not None:
+                on_token(piece)
+        if self.refused:
+            return Answer(question, self.answer_text, True, "da", [])
         citation = Citation("000_a.txt", QUOTE, 216, 273, "da", "Putin og Erdogan")
         return Answer(question, self.answer_text, False, "da", [citation])
 
@@ -128,7 +141,7 @@ async def test_ask_defers_before_work_then_answers_with_citation_embed(make_bot)
     assert http.sent.index(edit) > callback
     assert edit.body["content"] == "Putin inviterede Erdogan [1]."
     [embed] = edit.body["embeds"]
-    assert QUOTE in embed["fields"][0]["value"] and "000_a.txt" in embed["fields"][0]["name"]
+    assert QUOTE in embed["fields"][0]["value"] and "000\\_a.txt" in embed["fields"][0]["name"]  # escaped: not italics
     assert engine.threads[0] is not threading.main_thread()  # off the event loop
     # A thread is opened under the answer for follow-ups.
     assert any(s.path.endswith("/threads") for s in http.sent)
@@ -153,12 +166,11 @@ async def test_long_answer_with_code_block_is_split_without_loss(make_bot) -> No
     await slash(bot, "ask", question="Hvad?")
     parts = [body for body in http.messages() if body.get("content")]
     assert len(parts) >= 3 and all(len(p["content"]) <= MESSAGE_LIMIT for p in parts)
-    assert all(p["content"].count("```") % 2 == 0 for p in parts)  # each renders on its own
     assert [bool(p.get("embeds")) for p in parts] == [False] * (len(parts) - 1) + [True]
+    # Markup in an answer (it may be copied from an article) renders as text: no fence
+    # opens, and the escaped answer arrives whole.
     rebuilt = "".join(p["content"] for p in parts)
-    # Only the fences added at the cuts (after a line end) differ from the answer.
-    assert "``````python\n" in rebuilt
-    assert rebuilt.replace("``````python\n", "") == text
+    assert "```" not in rebuilt and rebuilt == discord_safe(text)
 
 
 async def test_allow_list_refuses_without_calling_the_engine(make_bot) -> None:
@@ -355,3 +367,58 @@ async def test_admin_reindex_reports_what_changed(make_bot, qwen_engine, monkeyp
     assert callback.body["data"]["flags"] == 64  # deferred privately
     # The seeds are already indexed: nothing is embedded again.
     assert http.texts()[-1].startswith("Reindexed: 0 added, 0 updated, 0 removed")
+
+
+# --- the draft, streamed ------------------------------------------------------------
+
+DRAFT = [f"ord{i} " for i in range(12)]  # 12 pieces 0.3 s apart: a 3.6 s answer
+
+
+def draft_edits(http: FakeDiscordHTTP, path_end: str) -> list:
+    return [s for s in http.sent if s.method == "PATCH" and s.path.endswith(path_end)
+            and s.body.get("content", "").endswith(" ▌")]
+
+
+async def test_slash_answer_streams_its_draft_then_the_checked_answer_replaces_it(make_bot) -> None:
+    bot, http, _ = await make_bot(FakeEngine(draft=DRAFT, piece_s=0.3))
+    await slash(bot, "ask", question="Hvem har Putin inviteret?")
+    edits = draft_edits(http, "@original")
+    assert 2 <= len(edits) <= 4  # about one per second of drafting
+    assert all(b.at - a.at >= 0.9 for a, b in zip(edits, edits[1:]))  # within Discord's edit rate
+    assert edits[0].body["content"].startswith("ord0 ")
+    assert all(e.body["allowed_mentions"] == {"parse": []} for e in edits)  # drafts ping nobody
+    final = [s for s in http.sent if s.method == "PATCH" and s.path.endswith("@original")][-1]
+    assert final.body["content"] == "Putin inviterede Erdogan [1]." and final.body["embeds"]
+    assert final.at > edits[-1].at
+
+
+async def test_a_refusal_replaces_the_draft(make_bot) -> None:
+    engine = FakeEngine("Det kan jeg ikke svare på ud fra artiklerne.", draft=DRAFT, piece_s=0.3, refused=True)
+    bot, http, _ = await make_bot(engine)
+    await slash(bot, "ask", question="Hvem vandt valget?")
+    assert draft_edits(http, "@original")
+    final = [s for s in http.sent if s.method == "PATCH" and s.path.endswith("@original")][-1]
+    assert final.body["content"] == "Det kan jeg ikke svare på ud fra artiklerne." and final.body.get("embeds") in (None, [])
+
+
+async def test_an_overlong_draft_fits_one_message_and_the_answer_is_split(make_bot) -> None:
+    long = "Lang sætning om topmødet. " * 100  # 2,600 characters, then the draft idles 2 s
+    bot, http, _ = await make_bot(FakeEngine(long, draft=[long, "", ""], piece_s=0.8))
+    await slash(bot, "ask", question="Fortæl om topmødet")
+    edits = draft_edits(http, "@original")
+    assert edits and all(len(e.body["content"]) <= MESSAGE_LIMIT for e in edits)
+    assert edits[-1].body["content"].endswith("… ▌")  # cut to fit one message, marked unfinished
+    assert "".join(http.texts()[-2:]) == long  # the final answer, in two messages, nothing lost
+
+
+async def test_mention_reply_streams_into_one_message(make_bot) -> None:
+    bot, http, _ = await make_bot(FakeEngine(draft=DRAFT, piece_s=0.3))
+    mention = message_payload(CHANNEL_ID, f"<@{BOT_ID}> Hvem har Putin inviteret?", user_payload(1001, "alice"),
+                              mentions=[user_payload(BOT_ID, "ragbot", bot=True)], guild_id=str(GUILD_ID))
+    bot._connection.parse_message_create(mention)
+    await settle()
+    replies = [s for s in http.sent if s.method == "POST" and s.path.endswith("/messages")]
+    assert len(replies) == 1 and replies[0].body["content"].endswith(" ▌")  # the first draft
+    edits = [s for s in http.sent if s.method == "PATCH" and s.path.endswith(f"/messages/{replies[0].response['id']}")]
+    assert edits[-1].body["content"] == "Putin inviterede Erdogan [1]." and edits[-1].body["embeds"]
+    assert all(e.body["allowed_mentions"]["parse"] == [] for e in [replies[0], *edits])

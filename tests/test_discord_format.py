@@ -47,7 +47,8 @@ def test_citations_embed_shortens_quotes_and_numbers_them() -> None:
     )
     assert embed is not None
     first, second = embed.fields
-    assert first.name == "[1] 000_a.txt (da · Overskrift)" and first.value == "> Kort citat."
+    # The file name is escaped (Discord shows "000_a.txt", not an italic "a.txt").
+    assert first.name == "[1] 000\\_a.txt (da · Overskrift)" and first.value == "> Kort citat."
     assert second.name.startswith("[2] b.txt") and len(second.value) <= 1024 and second.value.endswith("…")
     assert citations_embed([]) is None
 

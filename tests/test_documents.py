@@ -108,12 +108,13 @@ def test_folder_walk_names_files_relative_and_skips_what_it_must(tmp_path: Path)
     (corpus / "linked-dir").symlink_to(tmp_path, target_is_directory=True)
 
     files, skipped = find_files([corpus])
-    assert [f.source for f in files] == ["a.txt", "inside.txt", "2020/b.md", "2020/c.HTML"]
+    assert [f.source for f in files] == ["a.txt", "2020/b.md", "2020/c.HTML"]
     assert {f.root for f in files} == {str(corpus.resolve())}
     reasons = {Path(s.path).name: s.reason for s in skipped}
     assert reasons == {
         "linked-dir": "linked folder (not followed)",
         "escape.txt": f"link that leads outside {corpus}",
+        "inside.txt": f"link to {corpus / 'a.txt'}, which is ingested itself",  # not indexed twice
         "notes.pdf": "unsupported file type (use .txt, .md, .html, .htm)",
     }
 

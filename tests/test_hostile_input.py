@@ -234,9 +234,9 @@ def test_discord_messages_render_article_markup_as_plain_text() -> None:
     field = embed.fields[0]
     for shown in (text, field.name, field.value):
         assert "\x1b" not in shown and "\x07" not in shown
-    assert "\\[official page\\](http://evil.example/phish?token=x)" in text
+    assert "\\[official page](http://evil.example/phish?token=x)" in text and text.endswith(" [1].")
     assert "\\*\\*now\\*\\*" in text and "@\u200beveryone" in text
-    assert "!\\[img\\](http://x/y.png)" in field.value and "\\<@" in field.value
+    assert "!\\[img](http://x/y.png)" in field.value and "\\<@" in field.value
 
 
 @pytest.mark.parametrize("text, shown", [

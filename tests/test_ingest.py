@@ -158,3 +158,14 @@ def test_moved_corpus_folder_keeps_pruning_right(settings: Settings, corpus: Pat
     (moved / SEED_NAMES[0]).unlink()
     assert ingest(settings, moved, embed_model=nano_e5).removed == 1
     assert_in_step(settings, moved)  # the root update kept every other metadata field
+
+
+def test_corpus_moved_and_thinned_at_once_loses_the_deleted_file(
+    settings: Settings, corpus: Path, tmp_path: Path, nano_e5
+) -> None:
+    ingest(settings, corpus, embed_model=nano_e5)
+    moved = corpus.rename(tmp_path / "moved")
+    (moved / SEED_NAMES[0]).unlink()
+    report = ingest(settings, moved, embed_model=nano_e5)
+    assert (report.unchanged, report.removed) == (2, 1)
+    assert_in_step(settings, moved)
