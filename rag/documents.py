@@ -57,6 +57,7 @@ _BOMS = [
 # C0 controls other than tab, newlines and form feed do not occur in text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _MAX_CONTROL_SHARE = 0.01
+_READ_CHUNK = 1 << 20
 
 
 class SkipFile(Exception):
@@ -199,12 +200,16 @@ def _read_regular_file(path: Path, max_bytes: int) -> bytes:
                 raise SkipFile("not a regular file")
             if info.st_size > max_bytes:
                 raise SkipFile(_too_large(max_bytes, info.st_size))
-            raw = handle.read(max_bytes + 1)
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := handle.read(min(_READ_CHUNK, max_bytes + 1 - size)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:  # grew while being read
+                    raise SkipFile(_too_large(max_bytes, size))
     except OSError as error:
         raise SkipFile(f"cannot be read ({error.strerror})") from None
-    if len(raw) > max_bytes:  # grew while being read
-        raise SkipFile(_too_large(max_bytes, len(raw)))
-    return raw
+    return b"".join(chunks)
 
 
 def _too_large(max_bytes: int, size: int) -> str:
