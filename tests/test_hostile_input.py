@@ -96,6 +96,8 @@ def test_a_file_is_never_read_past_the_cap(tmp_path: Path) -> None:
 
     with pytest.raises(SkipFile, match="larger than the 100-byte limit"):
         read_document(SourceFile(path, "big.txt", ""), max_bytes=100)
+    # No cap at all (the evaluation reads so) reads the file, not a buffer of the cap's size.
+    assert read_document(SourceFile(path, "big.txt", ""), max_bytes=2**62).text == "Ord. " * 1000
 
 
 def test_empty_corpus_folder_is_an_error_and_prunes_nothing(tmp_path: Path) -> None:
