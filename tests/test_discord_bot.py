@@ -352,8 +352,9 @@ async def test_sigterm_closes_the_client_and_returns() -> None:
 async def test_ask_through_the_real_engine(make_bot, qwen_engine) -> None:
     bot, http, _ = await make_bot(qwen_engine)
     await slash(bot, "ask", question="Hvem har Putin inviteret til Rusland?")
-    [edit] = [s for s in http.sent if s.method == "PATCH" and s.path.endswith("@original")]
-    assert "Erdogan" in edit.body["content"]
+    *drafts, edit = [s for s in http.sent if s.method == "PATCH" and s.path.endswith("@original")]
+    assert all(d.body["content"].endswith(" ▌") for d in drafts)  # the model's draft, streamed
+    assert "Erdogan" in edit.body["content"] and not edit.body["content"].endswith(" ▌")
     assert "Putin har i samme ombæring inviteret Erdogan til Rusland." in edit.body["embeds"][0]["fields"][0]["value"]
 
 
