@@ -387,6 +387,9 @@ def configure_logging(token: str, level: int = logging.INFO) -> None:
     discord.utils.setup_logging(level=level, root=True)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactToken(token))
+        handler.setLevel(level)  # libraries that set their own logger to DEBUG (bm25s) stay quiet
+    # The bot has no voice features: discord.py's warnings about voice libraries are noise.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 async def serve(bot: RagBot, token: str) -> None:
