@@ -161,7 +161,12 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
 
     if question != "-":
         validate_question(question, settings.max_question_chars)  # before loading models
-    engine = Engine.load(settings)
+    from rich.console import Console
+
+    # A spinner on terminals while models load and servers are reached (at most
+    # connect_timeout_s each); nothing when stderr is piped.
+    with Console(stderr=True).status("Loading the models…"):
+        engine = Engine.load(settings)
     if question != "-":
         answer = engine.ask(question)
         click.echo(_json_line(answer.to_dict())) if as_json else print_human(answer)
