@@ -13,24 +13,37 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-from llama_index.core.base.embeddings.base import BaseEmbedding
+from typing import TYPE_CHECKING
 
 from rag.abstain import abstains, threshold_for
 from rag.answer import Answer, Citation, refusal_text, render, strip_markers
 from rag.config import Settings
-from rag.embeddings import build_embedding, embedding_identity, min_relevance
 from rag.controls import strip_controls
 from rag.errors import InvalidQuestion
 from rag.gates import GATES, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
-from rag.language import detect_language, question_language
+from rag.language import preload_language_models, question_language
 from rag.llm import ChatModel, build_chat_model
 from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
-from rag.retrieve import HybridRetriever, Retrieved
 from rag.store import Store, StoredSentence
 from rag.verify import verify
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from rag.retrieve import Retrieved
+
+# llama-index, Chroma and bm25s take seconds to import: rag.embeddings and
+# rag.retrieve are imported where they are used, so that Engine.load can
+# start loading the chat model first (see Engine.load).
+
+
+def _ready_chat_model(settings: Settings) -> ChatModel:
+    """The configured chat model with the answer prompt's prefix in its cache."""
+    chat_model = build_chat_model(settings)
+    chat_model.warm(answer_prefix())
+    return chat_model
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -94,6 +107,8 @@ class Engine:
         self.settings = settings
         self.chat_model = chat_model
         self.embed_model = embed_model
+        from rag.embeddings import embedding_identity, min_relevance
+
         self.embedding_identity = embedding_identity(settings)
         self.min_relevance = min_relevance(settings)
         self.abstain_threshold = threshold_for(chat_model.identity, settings.abstain_threshold)
@@ -112,6 +127,8 @@ class Engine:
         """(Re)read the store: after ``ingest`` the engine answers from the new index."""
         from llama_index.core import VectorStoreIndex
         from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        from rag.retrieve import HybridRetriever
 
         store = Store(self.settings)
         collection = store.collection(self.embedding_identity)
@@ -166,18 +183,29 @@ class Engine:
     def load(cls, settings: Settings) -> Engine:
         """Load the configured models and open the store, ready to answer at once.
 
-        The language detector's models and Babel's name tables are loaded
-        here too, so that a bot's first question is not the one that pays
-        for them. (Loading the LLM in a second thread meanwhile was
-        measured: no faster on 2 cores.)
+        The chat model loads (and restores its prompt prefix) in a second
+        thread while this one imports Chroma and llama-index, opens the
+        store and reads the language detector's and Babel's tables: llama.cpp
+        works without the GIL, the rest is Python, so on two cores the two
+        overlap (``ragbot bench`` measures the cold start). A missing index
+        fails before the model starts loading; when a later step fails, the
+        model's thread is left to finish on its own.
         """
-        # Open the store first: a missing index should fail before a 1 GB model loads.
-        Store(settings).collection(embedding_identity(settings))
-        embed_model = build_embedding(settings)
-        chat_model = build_chat_model(settings)
-        detect_language("Loading the language models.")
-        load_name_tables()
-        return cls(settings, chat_model, embed_model)
+        from concurrent.futures import ThreadPoolExecutor
+
+        Store(settings).check_local_files()  # a missing index fails before 1 GB of model loads
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragbot-model")
+        try:
+            chat_loading = pool.submit(_ready_chat_model, settings)
+            from rag.embeddings import build_embedding, embedding_identity
+
+            Store(settings).collection(embedding_identity(settings))
+            embed_model = build_embedding(settings)
+            preload_language_models()
+            load_name_tables()
+            return cls(settings, chat_loading.result(), embed_model)
+        finally:
+            pool.shutdown(wait=False)
 
     @property
     def backend(self) -> dict[str, str]:

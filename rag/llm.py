@@ -166,7 +166,7 @@ class LlamaCppChat:
                     pass  # a read-only model directory only costs the next process time
             self._warmed = path
 
-    def _prompt(self, messages: list[Message]) -> str:
+    def chat_prompt(self, messages: list[Message]) -> str:
         """The chat template applied to ``messages``, ending where the assistant's reply starts."""
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -178,6 +178,10 @@ class LlamaCppChat:
                 bos_token=llama._model.token_get_text(llama.token_bos()),
             )
         return self._formatter(messages=messages).prompt
+
+    def answer_prompt(self, messages: list[Message]) -> str:
+        """The exact text :meth:`answer` gives the model."""
+        return self.chat_prompt(messages) + PREFILL
 
     def _digit_tokens(self) -> list[int]:
         return [self._llama.tokenize(str(d).encode(), add_bos=False, special=False)[0] for d in range(10)]
@@ -201,7 +205,7 @@ class LlamaCppChat:
         import numpy as np
         from llama_cpp import LogitsProcessorList
 
-        prompt = self._prompt(messages) + PREFILL
+        prompt = self.answer_prompt(messages)
         digits = self._digit_tokens()[: evidence_count + 1]
         decided: dict[str, float] = {}
 

@@ -24,9 +24,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-from llama_index.core.schema import TextNode
 
 from rag.config import Settings, redact_url
 from rag.corpus import Article
@@ -38,6 +37,9 @@ from rag.errors import (
     StoreIncompatible,
     StoreNotBuilt,
 )
+
+if TYPE_CHECKING:  # llama-index takes seconds to import; answering needs none of it
+    from llama_index.core.schema import TextNode
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ def _node_id(article: Article, start: int, end: int) -> str:
 
 def article_nodes(article: Article, root: str = "") -> list[TextNode]:
     """One llama-index node per evidence sentence, offsets in metadata."""
+    from llama_index.core.schema import TextNode
+
     nodes = []
     for sentence in article.sentences:
         metadata = {
@@ -126,16 +130,12 @@ class Store:
     def _chroma_dir(self) -> Path:
         return self.settings.storage_dir / "chroma"
 
-    def client(self, create: bool):
-        if self._client is not None:
-            return self._client
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    def check_local_files(self, create: bool = False) -> None:
+        """The checks of a local store that need no Chroma: it is a directory
+        this user may use, and its database exists (unless ``create``) and is
+        an SQLite file. Nothing to check for a Chroma server."""
         if self.settings.chroma_url:
-            self._client = self._http_client(chroma_settings)
-            return self._client
+            return
         storage = self.settings.storage_dir
         if storage.exists() and not storage.is_dir():
             raise StoreCorrupt(
@@ -148,6 +148,19 @@ class Store:
             raise StoreNotBuilt(self._not_built_message())
         if database.is_file():
             _check_database_file(database)  # before Chroma would write over a damaged one
+
+    def client(self, create: bool):
+        if self._client is not None:
+            return self._client
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if self.settings.chroma_url:
+            self._client = self._http_client(chroma_settings)
+            return self._client
+        self.check_local_files(create)
+        storage = self.settings.storage_dir
         try:
             self._chroma_dir().mkdir(parents=True, exist_ok=True)
             self._client = chromadb.PersistentClient(

@@ -41,15 +41,25 @@ def test_bench_on_tiny_input_writes_json_and_markdown(tmp_path: Path) -> None:
     assert 0 < answers["ttft_ms_p50"] <= answers["total_ms_p50"]
     assert answers["generated_tokens_p50"] >= 1 and answers["prompt_tokens_p50"] > 50
     assert answers["decode_tps_p50"] > 0 and answers["raw_decode_tps_p50"] > 0
+    # Ratios to llama.cpp alone on the same prompts, from the same cached prefix.
+    assert answers["answer_time_ratio_p50"] > 0 and answers["ttft_ratio_p50"] > 0
+    assert 0 < answers["uncached_prompt_tokens_p50"] <= answers["prompt_tokens_p50"]
     assert set(report["retrieval"]) == {"corpus", "300"}
     assert report["retrieval"]["300"]["sentences"] == 300
     assert 0 < report["retrieval"]["corpus"]["p50_ms"] <= report["retrieval"]["corpus"]["p95_ms"]
-    assert report["ingestion"]["sentences"] > 50 and 0 < report["ingestion"]["embedding_share"] < 1
-    assert report["cold_start"]["runs"] == 1 and report["cold_start"]["ask_peak_rss_mb"] > 50
+    ingestion, cold = report["ingestion"], report["cold_start"]
+    assert ingestion["sentences"] > 50 and 0 < ingestion["embedding_share"] < 1
+    # Ingestion cannot take less time than embedding its sentences.
+    assert ingestion["ratio"] >= 0.8 and ingestion["embedding_alone_s"] > 0
+    assert cold["runs"] == 1 and cold["ask_peak_rss_mb"] > 50
+    assert cold["raw_load_s"] > 0 and cold["ratio"] > 0
+    assert abs(cold["overhead_s"] - (cold["p50_s"] - cold["raw_load_s"] - cold["warm_answer_s"])) < 0.02
     assert report["baseline"]["questions"] == 1 and report["baseline"]["total_ms_p50"] > 0
-    assert report["machine"]["cpus"] >= 1
+    assert report["machine"]["cpus"] >= 1 and report["machine"]["cpu_model"]
     markdown = table.read_text()
+    assert "## Ratios" in markdown and "| cold start ÷ (model load in a new process + one warm answer) |" in markdown
     assert "| answer time, median (p95) |" in markdown and "Command: `ragbot bench" in markdown
+    assert "vector instructions:" in markdown
     # The synthetic store is kept for the next run.
     assert (tmp_path / "store" / "bench" / "synthetic-300" / "chroma").is_dir()
 

@@ -182,3 +182,37 @@ def test_damaged_store_is_moved_aside_and_rebuilt(tmp_path: Path, nano_e5) -> No
     [aside] = storage.glob("chroma.damaged-*")
     assert (aside / "chroma.sqlite3").read_bytes() == garbage  # kept, never deleted
     assert_in_step(Settings(storage_dir=storage), corpus)
+
+
+@pytest.mark.slow
+def test_ctrl_c_then_the_next_run_leaves_finished_files_alone(tmp_path: Path) -> None:
+    corpus, storage = tmp_path / "corpus", tmp_path / "store"
+    make_corpus(corpus, 24)
+    child = pexpect.spawn(
+        RAGBOT[0], [*RAGBOT[1:], "ingest", str(corpus), "--storage", str(storage)],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, encoding="utf-8", timeout=120,
+    )
+    while True:  # tqdm counts a file once it is written
+        child.expect(r"(\d+)/24")
+        if int(child.match.group(1)) >= 8:
+            break
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130 and "interrupted" in (child.before or "")
+
+    from rag.embeddings import embedding_identity
+    from rag.store import Store
+
+    settings = Settings(storage_dir=storage)
+    store = Store(settings)
+    documents = store.documents(store.collection(embedding_identity(settings)))
+    finished = sum(document.complete for document in documents.values())
+    assert 8 <= finished < 24
+
+    rerun = run("ingest", str(corpus), "--json", "--storage", str(storage))
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["unchanged"] == finished
+    assert report["added"] + report["updated"] == 24 - finished
+    assert_in_step(settings, corpus)

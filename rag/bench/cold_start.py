@@ -1,0 +1,66 @@
+"""Cold start: a new ``ragbot ask`` process against llama.cpp's own floor.
+
+The floor is what no application can avoid: loading the model in a new
+process (``python -c "Llama(model_path)"``, interpreter start included) plus
+one answer from a warm engine. ``overhead = cold start - raw load - warm
+answer`` is what ragbot adds (imports, the language detector's and Babel's
+tables, opening the store, llama-index set-up, teardown), and ``ratio =
+cold start / (raw load + warm answer)`` reads the same on any CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rag.bench.measure import percentile, ratio, run_measured
+from rag.config import Settings
+
+_RAW_LOAD = """
+import sys
+from llama_cpp import Llama
+Llama(model_path=sys.argv[1], n_ctx=int(sys.argv[2]), n_threads=int(sys.argv[3]), verbose=False)
+"""
+
+
+def raw_load_seconds(settings: Settings, repeats: int) -> float | None:
+    """Median wall time of a new process that only loads the embedded model (None with Ollama)."""
+    if settings.llm_backend != "embedded":
+        return None
+    from rag.assets import embedded_llm_path
+
+    path = embedded_llm_path(settings.embedded_llm, settings.model_dir)
+    command = [sys.executable, "-c", _RAW_LOAD, str(path), str(settings.llm_context_tokens), str(settings.llm_threads)]
+    seconds = []
+    for _ in range(repeats):
+        run = run_measured(command, dict(os.environ))
+        if run.code != 0:
+            return None
+        seconds.append(run.seconds)
+    return percentile(seconds, 50)
+
+
+def bench_cold_start(settings: Settings, storage: Path, question: str, repeats: int, warm_answer_s: float | None) -> dict:
+    """A new ``ragbot ask`` process per run: wall time to the answer, its max RSS, and the floor."""
+    env = {**os.environ, "RAGBOT_STORAGE_DIR": str(storage), "RAGBOT_MODEL_DIR": str(settings.model_dir)}
+    seconds, peaks = [], []
+    for _ in range(repeats):
+        run = run_measured([sys.executable, "-m", "bot.cli", "ask", "--json", question], env)
+        if run.code != 0:
+            raise RuntimeError(f"ragbot ask failed in the cold-start run: {run.stderr_tail[-300:]}")
+        seconds.append(run.seconds)
+        peaks.append(run.peak_mb)
+    cold = percentile(seconds, 50)
+    raw_load = raw_load_seconds(settings, repeats)
+    floor = raw_load + warm_answer_s if raw_load is not None and warm_answer_s else None
+    return {
+        "runs": repeats,
+        "p50_s": round(cold, 2),
+        "max_s": round(max(seconds), 2),
+        "raw_load_s": None if raw_load is None else round(raw_load, 2),
+        "warm_answer_s": None if warm_answer_s is None else round(warm_answer_s, 2),
+        "overhead_s": None if floor is None else round(cold - floor, 2),
+        "ratio": ratio(cold, floor),
+        "ask_peak_rss_mb": round(max(peaks)),
+    }
