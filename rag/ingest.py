@@ -36,13 +36,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.config import Settings
 from rag.corpus import Article, read_article
 from rag.documents import SUFFIXES, SkipFile, Skipped, SourceFile, find_files
 from rag.embedding_cache import EmbeddingCache
-from rag.embeddings import build_embedding, embedding_identity
+from rag.embeddings import Embedder, build_embedding, embedding_identity
 from rag.errors import CorpusError, StoreCorrupt
 from rag.lock import writer_lock
 from rag.store import Store, StoredDocument, article_nodes
@@ -104,7 +103,7 @@ def ingest(
     paths: Path | Sequence[Path],
     rebuild: bool = False,
     prune: bool | None = None,
-    embed_model: BaseEmbedding | None = None,
+    embed_model: Embedder | None = None,
     progress: Progress = lambda items, total: items,
 ) -> IngestReport:
     """Bring the store in step with the files under ``paths``.
@@ -247,7 +246,7 @@ def _prunable(document: StoredDocument, on_disk: bool, folders: set[str], prune:
     return document.root in folders
 
 
-def _write(store: Store, collection, cache: EmbeddingCache, embedder: BaseEmbedding, planned: Planned) -> None:
+def _write(store: Store, collection, cache: EmbeddingCache, embedder: Embedder, planned: Planned) -> None:
     nodes = article_nodes(planned.article, planned.file.root)
     vectors = cache.embed([node.get_content() for node in nodes], embedder.get_text_embedding_batch)
     for node, vector in zip(nodes, vectors):

@@ -28,7 +28,8 @@ scale was the smallest that fixed all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import bm25s
@@ -37,7 +38,7 @@ from bm25s import stopwords as bm25_stopwords
 from rag.answer_type import answer_type, holds
 from rag.config import Settings
 from rag.names import named_language
-from rag.store import StoredSentence, stored_from_node
+from rag.store import StoredSentence, stored
 
 # Union of the corpus languages' stopwords: a Danish question must not match
 # an English sentence on "i" or "at".
@@ -132,17 +133,42 @@ class Retrieved:
     steps: dict[str, list[StoredSentence]]  # each step's ranking, for evaluation
 
 
+class ChromaDense:
+    """The ``top_k`` sentences nearest the question's embedding, straight from Chroma.
+
+    The score is llama-index's for a cosine collection, ``exp(-distance)``,
+    which the relevance floor was calibrated on. Querying the collection
+    directly (not through llama-index's ``VectorStoreIndex``) keeps
+    llama-index out of a ``ragbot ask`` process: importing it took 2.6 s of
+    a cold start.
+    """
+
+    def __init__(self, collection, embed_query: Callable[[str], list[float]], top_k: int) -> None:
+        self._collection = collection
+        self._embed_query = embed_query
+        self._top_k = top_k
+
+    def retrieve(self, query: str) -> list[tuple[StoredSentence, float]]:
+        found = self._collection.query(
+            query_embeddings=[self._embed_query(query)],
+            n_results=self._top_k,
+            include=["documents", "metadatas", "distances"],
+        )
+        rows = zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])
+        return [(stored(id_, text, meta), math.exp(-distance)) for id_, text, meta, distance in rows]
+
+
 class HybridRetriever:
     def __init__(
         self,
-        vector_index,
+        dense: ChromaDense,
         sentences: list[StoredSentence],
         candidate_k: int,
         lexical_weight: float,
         per_language: int,
         answer_type_bonus: float = 0.0,
     ) -> None:
-        self._dense = vector_index.as_retriever(similarity_top_k=candidate_k)
+        self._dense = dense
         self._bm25 = BM25Index(sentences)
         self._by_id = {s.id: s for s in sentences}
         self._candidate_k = candidate_k
@@ -152,9 +178,11 @@ class HybridRetriever:
         self.record_steps = False  # set by the evaluation: rank every step, even unused ones
 
     @classmethod
-    def from_settings(cls, vector_index, sentences: list[StoredSentence], settings: Settings) -> HybridRetriever:
+    def from_settings(
+        cls, collection, embed_query: Callable[[str], list[float]], sentences: list[StoredSentence], settings: Settings
+    ) -> HybridRetriever:
         return cls(
-            vector_index,
+            ChromaDense(collection, embed_query, settings.candidate_k),
             sentences,
             settings.candidate_k,
             lexical_weight=settings.lexical_weight,
@@ -177,8 +205,7 @@ class HybridRetriever:
         return [sentence for sentence, _ in sorted(scored, key=boosted, reverse=True)]
 
     def retrieve(self, query: str) -> Retrieved:
-        hits = self._dense.retrieve(query)
-        scored = [(stored_from_node(hit.node), hit.score or 0.0) for hit in hits]
+        scored = self._dense.retrieve(query)
         dense = self._typed_first(scored, query)
         for sentence in dense:
             self._by_id.setdefault(sentence.id, sentence)
@@ -193,7 +220,7 @@ class HybridRetriever:
         final = named_language_first(quota, query)
         return Retrieved(
             sentences=final,
-            top_similarity=float(hits[0].score or 0.0) if hits else 0.0,
+            top_similarity=scored[0][1] if scored else 0.0,
             steps={
                 "dense": [sentence for sentence, _ in scored],
                 "typed": dense,  # dense with the answer-type bonus

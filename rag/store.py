@@ -358,7 +358,7 @@ class Store:
         """Every sentence of an already opened collection."""
         rows = self._get_all(collection, ["documents", "metadatas"])
         sentences = [
-            _stored(id_, text, meta)
+            stored(id_, text, meta)
             for id_, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"])
         ]
         if not sentences:
@@ -390,7 +390,8 @@ def _collection_names(client) -> list[str]:
     return [c if isinstance(c, str) else c.name for c in client.list_collections()]
 
 
-def _stored(id_: str, text: str, meta: dict) -> StoredSentence:
+def stored(id_: str, text: str, meta: dict) -> StoredSentence:
+    """A sentence from Chroma's id, document and metadata."""
     return StoredSentence(
         id=id_,
         source=str(meta["source"]),
@@ -402,7 +403,3 @@ def _stored(id_: str, text: str, meta: dict) -> StoredSentence:
         title=str(meta.get("title", "")),
         position=int(meta.get("position", 0)),
     )
-
-
-def stored_from_node(node: TextNode) -> StoredSentence:
-    return _stored(node.node_id, node.get_content(), node.metadata)

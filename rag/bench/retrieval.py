@@ -68,9 +68,6 @@ def synthetic_store(settings: Settings, size: int, sentences, vectors: dict[str,
 
 
 def bench_retrieval(settings: Settings, engine, questions: list[str], scales: list[int], repeats: int, say: Say) -> dict:
-    from llama_index.core import VectorStoreIndex
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
     from rag.retrieve import HybridRetriever
     from rag.store import Store
 
@@ -81,9 +78,7 @@ def bench_retrieval(settings: Settings, engine, questions: list[str], scales: li
     for size in scales:
         store, synthetic = synthetic_store(settings, size, engine.sentences, vectors, say)
         retriever = HybridRetriever.from_settings(
-            VectorStoreIndex.from_vector_store(ChromaVectorStore(chroma_collection=synthetic), embed_model=engine.embed_model),
-            store.read_sentences(synthetic),
-            settings,
+            synthetic, engine.embed_model.get_query_embedding, store.read_sentences(synthetic), settings
         )
         figures[str(size)] = {"sentences": size, **retrieval_latency(retriever, questions, repeats)}
     return figures
