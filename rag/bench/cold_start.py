@@ -17,10 +17,19 @@ from pathlib import Path
 from rag.bench.measure import percentile, ratio, run_measured
 from rag.config import Settings
 
+# The model loaded as ragbot loads it: same context, threads and weight
+# repacking (llama-cpp-python has no argument for the last; see rag.llm).
 _RAW_LOAD = """
 import sys
-from llama_cpp import Llama
-Llama(model_path=sys.argv[1], n_ctx=int(sys.argv[2]), n_threads=int(sys.argv[3]), verbose=False)
+import llama_cpp, llama_cpp.llama
+if sys.argv[4] == "no-repack":
+    default = llama_cpp.llama_model_default_params
+    def without_repacking():
+        params = default()
+        params.use_extra_bufts = False
+        return params
+    llama_cpp.llama.llama_cpp.llama_model_default_params = without_repacking
+llama_cpp.Llama(model_path=sys.argv[1], n_ctx=int(sys.argv[2]), n_threads=int(sys.argv[3]), verbose=False)
 """
 
 
@@ -31,7 +40,8 @@ def raw_load_seconds(settings: Settings, repeats: int) -> float | None:
     from rag.assets import embedded_llm_path
 
     path = embedded_llm_path(settings.embedded_llm, settings.model_dir)
-    command = [sys.executable, "-c", _RAW_LOAD, str(path), str(settings.llm_context_tokens), str(settings.llm_threads)]
+    repack = "repack" if settings.llm_weight_repack else "no-repack"
+    command = [sys.executable, "-c", _RAW_LOAD, str(path), str(settings.llm_context_tokens), str(settings.llm_threads), repack]
     seconds = []
     for _ in range(repeats):
         run = run_measured(command, dict(os.environ))
