@@ -1,9 +1,10 @@
 """The Chroma store: one collection of evidence sentences per corpus.
 
-Ingestion goes through llama-index (``VectorStoreIndex`` over a
-``ChromaVectorStore``) with our embedding model passed explicitly, so neither
-llama-index's OpenAI default nor Chroma's downloading default embedder is
-ever used. One node is one sentence; its metadata carries the source file
+Ingestion writes llama-index nodes through its ``ChromaVectorStore`` with
+embeddings computed by our model beforehand, and questions query the
+collection with our model's query embedding (:class:`rag.retrieve.ChromaDense`),
+so neither llama-index's OpenAI default nor Chroma's downloading default
+embedder is ever used. One node is one sentence; its metadata carries the source file
 name, the character offsets into the file, and article metadata (language,
 date, title) so retrieval can filter and citations can point back exactly.
 
