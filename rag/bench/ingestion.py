@@ -25,6 +25,7 @@ from pathlib import Path
 
 from rag.bench.measure import Say, ratio
 from rag.config import Settings
+from rag.embeddings import embedding_identity
 
 EMBEDDING_SAMPLE = 512  # sentences embedded alone to measure the model's own rate
 
@@ -45,10 +46,9 @@ class TimedEmbedding:
 
 
 def embedding_rate(embed_model, texts: list[str]) -> float:
-    """Texts per second of the embedding model alone, in the batches ingestion uses (one per article)."""
+    """Texts per second of the embedding model alone (it batches them itself)."""
     started = time.perf_counter()
-    for first in range(0, len(texts), 32):
-        embed_model.get_text_embedding_batch(texts[first : first + 32])
+    embed_model.get_text_embedding_batch(texts)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -62,7 +62,7 @@ def bench_ingestion(settings: Settings, storage: Path, embed_model) -> dict:
     started = time.perf_counter()
     report = ingest(fresh, settings.corpus_dir, embed_model=timed)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
-    texts = [sentence.text for sentence in Store(fresh).sentences(_identity(fresh))]
+    texts = [sentence.text for sentence in Store(fresh).sentences(embedding_identity(fresh))]
     alone = len(texts) / embedding_rate(embed_model, texts) if texts else None
     return {
         "files": report.documents,
@@ -73,12 +73,6 @@ def bench_ingestion(settings: Settings, storage: Path, embed_model) -> dict:
         "embedding_alone_s": None if alone is None else round(alone, 2),
         "ratio": ratio(seconds, alone),
     }
-
-
-def _identity(settings: Settings) -> str:
-    from rag.embeddings import embedding_identity
-
-    return embedding_identity(settings)
 
 
 def write_archive(folder: Path, articles: int, sentences: list[str], seed: int = 0) -> int:
@@ -161,7 +155,7 @@ def bench_archive(settings: Settings, articles: int, embed_model, corpus_sentenc
         _, interrupted_s, _, _ = _run_ingest(folder, resume_env, stop_after_s=seconds * 0.4)
         resumed_settings = settings.model_copy(update={"storage_dir": Path(tmp) / "resumed", "chroma_url": None})
         store = Store(resumed_settings)
-        finished = sum(doc.complete for doc in store.documents(store.collection(_identity(resumed_settings))).values())
+        finished = sum(doc.complete for doc in store.documents(store.collection(embedding_identity(resumed_settings))).values())
         resumed, resumed_s, _, _ = _run_ingest(folder, resume_env)
     alone = report["chunks"] / rate
     return {
