@@ -184,23 +184,29 @@ class Engine:
         works without the GIL, the rest is Python, so on two cores the two
         overlap (``ragbot bench`` measures the cold start). A missing index
         fails before the model starts loading; when a later step fails, the
-        model's thread is left to finish on its own.
+        error is raised once the model's thread has finished.
         """
-        from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor, wait
 
         Store(settings).check_local_files()  # a missing index fails before 1 GB of model loads
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragbot-model")
+        chat_loading = pool.submit(_ready_chat_model, settings)
         try:
-            chat_loading = pool.submit(_ready_chat_model, settings)
             from rag.embeddings import build_embedding, embedding_identity
 
             Store(settings).collection(embedding_identity(settings))
             embed_model = build_embedding(settings)
             preload_language_models()
             load_name_tables()
-            return cls(settings, chat_loading.result(), embed_model)
+        except BaseException:
+            # With verbose=False llama-cpp-python points file descriptors 1 and
+            # 2 at /dev/null while the model loads, process-wide: wait for it,
+            # or the error message printed next would vanish.
+            wait([chat_loading])
+            raise
         finally:
             pool.shutdown(wait=False)
+        return cls(settings, chat_loading.result(), embed_model)
 
     @property
     def backend(self) -> dict[str, str]:
