@@ -289,9 +289,9 @@ def evaluate(
             click.echo(f"  {variant:<28} {cells}")
     if fit_abstention and "dev" in results:
         best, curve = ev.fit_threshold(results["dev"])
-        click.echo("abstention threshold on dev (threshold, accuracy, correct refusals):")
-        for point in curve:
-            click.echo(f"  {point[0]:>8}  {point[1]:.3f}  {point[2]:.3f}" + ("  <- best" if point[0] == best else ""))
+        click.echo("abstention threshold on dev (threshold, items right, accuracy, correct refusals):")
+        for threshold, right, accuracy, refusals in curve:
+            click.echo(f"  {threshold:>8}  {right:>4}  {accuracy:.3f}  {refusals:.3f}" + ("  <- best" if threshold == best else ""))
     if baseline:
         from rag.baseline import BaselineEngine
 
