@@ -47,6 +47,9 @@ class Draft:
     text: str  # the answer, without citation markers
     abstain_score: float | None = None  # log P("0") − log P(best number); None when the backend cannot tell
     usage: dict[str, int] = field(default_factory=dict)
+    # time.perf_counter() when the model's first token came, for the benchmark
+    # (the first answer text comes several tokens later, after the evidence).
+    first_token_at: float | None = None
 
 
 def answer_schema(evidence_count: int) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -223,6 +224,7 @@ class LlamaCppChat:
         grammar = self._grammar
         stream = AnswerStream(on_text)
         generated = 0
+        first_token_at: float | None = None
         with self._lock:
             prompt_tokens = len(self._llama.tokenize(prompt.encode("utf-8"), special=True))
             chunks = self._llama.create_completion(
@@ -237,6 +239,7 @@ class LlamaCppChat:
             try:
                 for chunk in chunks:
                     generated += 1
+                    first_token_at = first_token_at or time.perf_counter()
                     stream.feed(chunk["choices"][0]["text"])
                     if decided.get("score", -math.inf) > abstain_above:
                         break  # "0": no sentence answers, nothing more to read
@@ -244,7 +247,7 @@ class LlamaCppChat:
                 chunks.close()
         evidence, text = parse_reply(PREFILL + stream.reply, evidence_count)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": generated, "model_calls": 1}
-        return Draft(evidence, text, decided.get("score"), usage)
+        return Draft(evidence, text, decided.get("score"), usage, first_token_at)
 
     @property
     def runtime(self):  # -> llama_cpp.Llama

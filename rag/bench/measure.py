@@ -114,6 +114,8 @@ class MeasuredChat:
 
         draft = self.inner.answer(messages, evidence_count, max_tokens, abstain_above, seen)
         call.finished = time.perf_counter()
+        # The model's first token (a sentence number), not the first answer text.
+        call.first_token = draft.first_token_at or call.first_token
         call.tokens = draft.usage.get("completion_tokens", 0)
         call.prompt_tokens = draft.usage.get("prompt_tokens", 0)
         return draft
