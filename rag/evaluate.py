@@ -41,7 +41,7 @@ RECALL_KS = (1, 3, 6)
 # make test evaluates every TEST_SAMPLE_EVERY-th item of each split (an answer
 # takes 10-20 s on a slow 2-core CPU); `ragbot eval --update-ratchet` records
 # that sample's levels from the full run, so both are held.
-TEST_SAMPLE_EVERY = 6
+TEST_SAMPLE_EVERY = 12
 FINAL_STEP = "final"  # fused + per-language quota + named language: the ranking evidence is taken from
 # Figures the ratchet holds at their best level; for these, lower is better.
 LOWER_IS_BETTER = ("false_refusals", "copied_sentences")
