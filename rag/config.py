@@ -15,7 +15,6 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -216,27 +215,20 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, dotenv_settings, toml)
 
 
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@]+@")
+# Greedy up to the last "@" before the host, so that a password holding an
+# unescaped "@" is masked whole; whitespace, "/", "?" and "#" end a URL's
+# authority, so an address later in the text is not swallowed.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#]+@")
 SECRET_URL_FIELDS = ("chroma_url", "ollama_host")
 
 
-def redact_url(url: str) -> str:
-    """``url`` with any user name and password replaced by ``***``, safe to print.
-
-    >>> redact_url("http://admin:s3cret@db.example:8000/x"), redact_url("http://127.0.0.1:11434")
-    ('http://***@db.example:8000/x', 'http://127.0.0.1:11434')
-    """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
-
-
 def redact_secrets(text: str) -> str:
-    """``text`` with the credentials of every URL in it masked (for logs and errors).
+    """``text`` (a URL, a log line, an error) with the credentials of every URL in it masked.
 
     >>> redact_secrets("GET https://u:p@host/api failed; see http://ok/")
     'GET https://***@host/api failed; see http://ok/'
+    >>> redact_secrets("http://admin:p@ss@db.example:8000/x"), redact_secrets("http://127.0.0.1:11434")
+    ('http://***@db.example:8000/x', 'http://127.0.0.1:11434')
     """
     return _URL_CREDENTIALS.sub(r"\1***@", text)
 
@@ -245,7 +237,7 @@ def shown_value(settings: Settings, name: str) -> object:
     """A setting's value as ``ragbot doctor`` shows it: secrets hidden, URLs without credentials."""
     value = getattr(settings, name)
     if name in SECRET_URL_FIELDS and isinstance(value, str):
-        return redact_url(value)
+        return redact_secrets(value)
     return value
 
 

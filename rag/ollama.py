@@ -13,13 +13,13 @@ from contextlib import contextmanager
 import httpx
 import ollama
 
-from rag.config import Settings, redact_url
+from rag.config import Settings, redact_secrets
 from rag.errors import BackendUnavailable, ModelNotPulled
 
 
 def _unreachable(settings: Settings) -> BackendUnavailable:
     return BackendUnavailable(
-        f"Ollama not reachable at {redact_url(settings.ollama_host)}: start it with `ollama serve` "
+        f"Ollama not reachable at {redact_secrets(settings.ollama_host)}: start it with `ollama serve` "
         "or set OLLAMA_HOST"
     )
 
@@ -50,7 +50,7 @@ def translated_errors(settings: Settings, model: str, health_check: bool = False
     raises it: ``connect_timeout_s`` for connecting and for the health check
     (``health_check=True``), ``request_timeout_s`` for a reply.
     """
-    host = redact_url(settings.ollama_host)
+    host = redact_secrets(settings.ollama_host)
     try:
         yield
     except httpx.ConnectTimeout:
@@ -70,7 +70,7 @@ def translated_errors(settings: Settings, model: str, health_check: bool = False
         if error.status_code == 404:
             raise ModelNotPulled(f"model {model} not pulled: run `ollama pull {model}`") from None
         raise BackendUnavailable(
-            f"Ollama at {host} failed ({error.status_code}): {redact_url(str(error.error))}"
+            f"Ollama at {host} failed ({error.status_code}): {redact_secrets(str(error.error))}"
         ) from None
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from rag.config import Settings, redact_url
+from rag.config import Settings, redact_secrets
 from rag.corpus import Article
 from rag.errors import (
     BackendUnavailable,
@@ -126,7 +126,7 @@ class Store:
     # --- opening ------------------------------------------------------------
     @property
     def location(self) -> str:
-        return redact_url(self.settings.chroma_url) if self.settings.chroma_url else str(self.settings.storage_dir)
+        return redact_secrets(self.settings.chroma_url) if self.settings.chroma_url else str(self.settings.storage_dir)
 
     def _chroma_dir(self) -> Path:
         return self.settings.storage_dir / "chroma"
@@ -186,7 +186,7 @@ class Store:
         import chromadb
         import httpx
 
-        shown = redact_url(self.settings.chroma_url or "")
+        shown = redact_secrets(self.settings.chroma_url or "")
         url = urlparse(self.settings.chroma_url)
         timeout = httpx.Timeout(self.settings.request_timeout_s, connect=self.settings.connect_timeout_s)
         try:
@@ -250,7 +250,7 @@ class Store:
         except Exception as error:
             if self.settings.chroma_url:
                 raise BackendUnavailable(
-                    f"Chroma server at {redact_url(self.settings.chroma_url)} failed: {type(error).__name__}"
+                    f"Chroma server at {redact_secrets(self.settings.chroma_url)} failed: {type(error).__name__}"
                 ) from None
             if isinstance(error, PermissionError) or "readonly database" in str(error):
                 raise self._denied(self.settings.storage_dir) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import load_settings
+from rag.config import load_settings, redact_secrets
 from rag.errors import ConfigError
 
 
@@ -74,3 +74,19 @@ def test_malformed_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.setenv("RAGBOT_CONFIG", str(config))
     with pytest.raises(ConfigError):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("https://user:pw@chroma.example:8000/api", "https://***@chroma.example:8000/api"),
+        ("http://token@host", "http://***@host"),
+        ("http://admin:p@ss@host/x", "http://***@host/x"),  # an unescaped "@" in the password
+        ("connect http://a:b@h1/ then http://h2/x@y", "connect http://***@h1/ then http://h2/x@y"),
+        ("mail me at a@b.example", "mail me at a@b.example"),  # no URL, nothing to hide
+        ("", ""),
+    ],
+)
+def test_credentials_in_urls_are_masked(text: str, shown: str) -> None:
+    assert redact_secrets(text) == shown
