@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.terminal import readable, stdin_lines, terminal_safe
+from bot.terminal import loading_spinner, readable, stdin_lines, terminal_safe
 from rag.config import Settings, load_settings, redact_secrets, shown_value
 from rag.errors import InvalidQuestion, RagbotError
 
@@ -163,11 +163,8 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
     _NOTHING_TO_FLUSH = True  # answering reads the store and writes only to stdout
     if question != "-":
         validate_question(question, settings.max_question_chars)  # before loading models
-    from rich.console import Console
-
-    # A spinner on terminals while models load and servers are reached (at most
-    # connect_timeout_s each); nothing when stderr is piped.
-    with Console(stderr=True).status("Loading the models…"):
+    # Models load and servers are reached (at most connect_timeout_s each) under a spinner.
+    with loading_spinner("Loading the models…"):
         engine = Engine.load(settings)
     if question != "-":
         answer = engine.ask(question)
@@ -204,12 +201,10 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
 @storage_option
 def chat(as_json: bool, settings: Settings) -> None:
     """Interactive chat: streamed answers, citations, /help for commands, Ctrl-D to leave."""
-    from rich.console import Console
-
     from bot.chat import run_chat, run_json
     from rag.engine import Engine
 
-    with Console(stderr=True).status("Loading the models…"):  # a spinner on terminals only
+    with loading_spinner("Loading the models…"):
         engine = Engine.load(settings)
     if as_json:
         def write(line: str) -> None:

@@ -14,7 +14,10 @@ control characters itself).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 from rag.controls import strip_controls
@@ -39,3 +42,27 @@ def stdin_lines(stream: BinaryIO) -> Iterator[str]:
     """
     for raw in stream:
         yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+
+
+@contextmanager
+def loading_spinner(message: str) -> Iterator[None]:
+    """A spinner with ``message`` on stderr while the block runs, if stderr is a terminal.
+
+    llama-cpp-python points file descriptors 1 and 2 at /dev/null while it
+    loads a model (to silence llama.cpp's C logging), which froze a spinner
+    drawn on stderr for the whole load. This one draws on its own duplicate
+    of the terminal's descriptor, which that redirection does not touch.
+    Nothing is drawn when stderr is a pipe or a file.
+    """
+    try:
+        terminal = os.dup(sys.stderr.fileno()) if sys.stderr.isatty() else None
+    except (AttributeError, OSError, ValueError):  # click's test runner, a closed stderr
+        terminal = None
+    if terminal is None:
+        yield
+        return
+    from rich.console import Console
+
+    with os.fdopen(terminal, "w", encoding="utf-8", errors="replace") as stream:
+        with Console(file=stream).status(message):
+            yield

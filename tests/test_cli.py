@@ -169,3 +169,32 @@ def test_discord_token_from_dotenv_is_never_printed(tmp_path: Path) -> None:
     )
     assert "discord_token = **********" in result.stdout
     assert secret not in result.stdout + result.stderr
+
+
+SPINNER_WHILE_LLAMA_CPP_LOADS = """
+import time
+from llama_cpp._utils import suppress_stdout_stderr
+from bot.terminal import loading_spinner
+with loading_spinner("Loading the models"):
+    time.sleep(0.3)
+    print("drawn before the load", flush=True)
+    with suppress_stdout_stderr(disable=False):  # what Llama(verbose=False) does while loading
+        time.sleep(1.5)
+"""
+
+
+def test_spinner_keeps_turning_while_llama_cpp_silences_stderr() -> None:
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-c", SPINNER_WHILE_LLAMA_CPP_LOADS], cwd=str(REPO),
+                          env={**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm"},
+                          encoding="utf-8", timeout=60, dimensions=(24, 80))
+    child.expect("drawn before the load")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    during_load = child.before
+    # Rich's "dots" spinner changes frame every 80 ms: 1.5 s shows many distinct frames.
+    frames = {char for char in during_load if "\u2800" <= char <= "\u28ff"}
+    assert len(frames) >= 5, repr(during_load)
+    assert "Loading the models" in during_load
