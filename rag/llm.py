@@ -91,11 +91,15 @@ def _weight_repacking(enabled: bool) -> Iterator[None]:
 
 
 # The reply after PREFILL: sentence numbers (the first one is chosen by
-# LlamaCppChat.answer from the model's probabilities), then the answer string.
+# LlamaCppChat.answer from the model's probabilities), then the answer: at
+# least four words, because a bare name ("Idlib") reads the same in every
+# language and the asker was promised an answer in theirs.
 ANSWER_GRAMMAR = r"""
-root ::= [0-9] more "]" ", " "\"answer\": \"" char* "\"}"
+root ::= [0-9] more "]" ", " "\"answer\": \"" sentence "\"}"
 more ::= (", " [1-9])*
-char ::= [^"\\\x00-\x1F] | "\\" ["\\/bfnrt]
+sentence ::= word " " word " " word (" " word)+
+word ::= char+
+char ::= [^" \\\x00-\x1F] | "\\" ["\\/bfnrt]
 """
 
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from rag.language import detect_language
+
 from .conftest import MODEL_DIR, SEEDS
 from .test_cli import run
 
@@ -31,6 +33,8 @@ def test_danish_question_answered_in_danish_with_danish_source(qwen_engine) -> N
     assert not answer.refused, answer
     assert "Putin" in answer.answer
     assert answer.language == "da"
+    # A sentence in the asker's language, not a bare name (which has no language).
+    assert len(answer.answer.split()) >= 4 and detect_language(answer.answer) == "da", answer.answer
     assert any(c.source == "000_a1c12008845bb2ac.txt" for c in answer.citations)
     assert all(_verbatim(c) for c in answer.citations)
 
