@@ -37,7 +37,8 @@ test: storage/models/.assembled
 eval: setup
 	$(BIN)/ragbot eval
 
-# Figures for BENCHMARKS.md (about 20 minutes on 2 cores; the 100k-sentence store is built once).
+# Figures for BENCHMARKS.md: every dev question, over an hour on a slow 2-core CPU (see README);
+# the 100k-sentence store is built once.
 bench: setup
 	$(BIN)/ragbot bench --out storage/bench.json --markdown BENCHMARKS.md
 
