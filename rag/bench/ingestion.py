@@ -109,18 +109,22 @@ def _run_ingest(folder: Path, env: dict[str, str], stop_after_s: float | None = 
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
     samples: list[float] = []
+    # The kernel's high-water mark of the child's own memory (VmHWM), read
+    # while it runs: wait4's ru_maxrss would report the (big) benchmark
+    # process's peak instead, which a child started from it inherits.
+    high_water = 0.0
     interrupted = False
     while True:
-        # wait4 rather than poll(): it also returns the child's own peak memory.
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(child.pid, os.WNOHANG)
         if pid:
             child.returncode = os.waitstatus_to_exitcode(status)
             break
         try:
             with open(f"/proc/{child.pid}/status", encoding="ascii") as status_file:
-                rss = next(line for line in status_file if line.startswith("VmRSS:"))
-            samples.append(int(rss.split()[1]) / 1024)
-        except (OSError, StopIteration):
+                fields = dict(line.split(":", 1) for line in status_file if line.startswith(("VmRSS:", "VmHWM:")))
+            samples.append(int(fields["VmRSS"].split()[0]) / 1024)
+            high_water = max(high_water, int(fields["VmHWM"].split()[0]) / 1024)
+        except (OSError, KeyError, ValueError):
             pass
         if stop_after_s is not None and not interrupted and time.perf_counter() - started > stop_after_s:
             child.send_signal(signal.SIGINT)
@@ -128,7 +132,7 @@ def _run_ingest(folder: Path, env: dict[str, str], stop_after_s: float | None = 
         time.sleep(0.5)
     out = child.stdout.read().decode() if child.stdout else ""
     seconds = time.perf_counter() - started
-    peak = usage.ru_maxrss / 1024
+    peak = max(high_water, max(samples, default=0.0))
     report = json.loads(out) if out.strip() and not interrupted else None
     return report, seconds, samples, peak
 
