@@ -25,6 +25,7 @@ from typing import Protocol
 from rag.config import Settings
 from rag.errors import ModelError
 from rag.generate import PREFILL, AnswerStream, Draft, answer_schema, parse_reply
+from rag.grammar_sampling import GreedyGrammar
 
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
@@ -225,19 +226,21 @@ class LlamaCppChat:
             forced[keep] = logits[keep]
             return forced
 
-        grammar = self._grammar
         stream = AnswerStream(on_text)
         generated = 0
         first_token_at: float | None = None
         with self._lock:
             prompt_tokens = len(self._llama.tokenize(prompt.encode("utf-8"), special=True))
+            # Greedy decoding checks only the chosen token against the grammar
+            # (rag.grammar_sampling); with sampling the grammar joins the chain.
+            greedy = GreedyGrammar(self._llama, ANSWER_GRAMMAR) if self._temperature == 0 else None
             chunks = self._llama.create_completion(
                 prompt=prompt,
                 max_tokens=max_tokens,
                 temperature=self._temperature,
                 seed=self._seed,
-                grammar=grammar,
-                logits_processor=LogitsProcessorList([decide]),
+                grammar=None if greedy else self._grammar,
+                logits_processor=LogitsProcessorList([decide, greedy] if greedy else [decide]),
                 stream=True,
             )
             try:
@@ -249,6 +252,8 @@ class LlamaCppChat:
                         break  # "0": no sentence answers, nothing more to read
             finally:
                 chunks.close()
+                if greedy:
+                    greedy.close()
         evidence, text = parse_reply(PREFILL + stream.reply, evidence_count)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": generated, "model_calls": 1}
         return Draft(evidence, text, decided.get("score"), usage, first_token_at)
