@@ -370,13 +370,21 @@ def check_ratchet(
 
     >>> check_ratchet({"answer_accuracy": 0.5}, {"answer_accuracy": 0.6}, {"answer_accuracy": 0.02})
     ['answer_accuracy = 0.5 (ratchet 0.6)']
+
+    One item of 22 is 0.0455; rounded, 14/22 = 0.636 sits 0.046 below 15/22 = 0.682:
+
+    >>> check_ratchet({"correct_refusals": 0.636}, {"correct_refusals": 0.682}, {"correct_refusals": 0.045})
+    []
+    >>> check_ratchet({"correct_refusals": 0.591}, {"correct_refusals": 0.682}, {"correct_refusals": 0.045})
+    ['correct_refusals = 0.591 (ratchet 0.682)']
     """
     regressions = []
     for name, floor in ratchet.items():
         value = figures.get(name)
         if value is None:
             continue
-        tolerance = (slack or {}).get(name, 0.0) + 1e-9  # figures are rounded to 3 places
+        # The figure, the level and the slack are each rounded to 3 places.
+        tolerance = (slack or {}).get(name, 0.0) + 0.0015
         if name in LOWER_IS_BETTER:
             worse = value > floor + tolerance
         else:
