@@ -57,7 +57,6 @@ class GreedyGrammar:
         best = int(np.argmax(logits))
         self._one[0].id = best
         self._one[0].logit = float(logits[best])
-        self._one_array.size = 1
         self._llama_cpp.llama_sampler_apply(self._sampler, ctypes.byref(self._one_array))
         if np.isfinite(self._one[0].logit):
             return logits

@@ -135,7 +135,11 @@ class LlamaCppChat:
         import llama_cpp
 
         self._formatter = None
-        self._grammar = llama_cpp.LlamaGrammar.from_string(ANSWER_GRAMMAR, verbose=False)
+        # Only sampling (temperature > 0) puts the grammar in llama-cpp-python's
+        # chain; greedy decoding uses GreedyGrammar, made per answer.
+        self._grammar = (
+            llama_cpp.LlamaGrammar.from_string(ANSWER_GRAMMAR, verbose=False) if settings.temperature else None
+        )
         self._runtime = {
             "model": path.name,
             "bytes": stat.st_size,
@@ -231,15 +235,13 @@ class LlamaCppChat:
         first_token_at: float | None = None
         with self._lock:
             prompt_tokens = len(self._llama.tokenize(prompt.encode("utf-8"), special=True))
-            # Greedy decoding checks only the chosen token against the grammar
-            # (rag.grammar_sampling); with sampling the grammar joins the chain.
-            greedy = GreedyGrammar(self._llama, ANSWER_GRAMMAR) if self._temperature == 0 else None
+            greedy = None if self._grammar else GreedyGrammar(self._llama, ANSWER_GRAMMAR)
             chunks = self._llama.create_completion(
                 prompt=prompt,
                 max_tokens=max_tokens,
                 temperature=self._temperature,
                 seed=self._seed,
-                grammar=None if greedy else self._grammar,
+                grammar=self._grammar,
                 logits_processor=LogitsProcessorList([decide, greedy] if greedy else [decide]),
                 stream=True,
             )

