@@ -54,12 +54,16 @@ def test_bench_on_tiny_input_writes_json_and_markdown(tmp_path: Path) -> None:
     assert cold["runs"] == 1 and cold["ask_peak_rss_mb"] > 50
     assert cold["raw_load_s"] > 0 and cold["ratio"] > 0
     assert abs(cold["overhead_s"] - (cold["p50_s"] - cold["raw_load_s"] - cold["warm_answer_s"])) < 0.02
+    # Every step of Engine.load, timed on its own in a new process.
+    assert list(cold["steps_s"]) == ["imports", "store", "embedding_model", "language_detector", "name_tables", "chat_model"]
+    assert all(seconds > 0 for seconds in cold["steps_s"].values())
     assert report["baseline"]["questions"] == 1 and report["baseline"]["total_ms_p50"] > 0
     assert report["machine"]["cpus"] >= 1 and report["machine"]["cpu_model"]
     markdown = table.read_text()
     assert "## Ratios" in markdown and "| cold start ÷ (model load in a new process + one warm answer) |" in markdown
     assert "| answer time, median (p95) |" in markdown and "Command: `ragbot bench" in markdown
     assert "vector instructions:" in markdown
+    assert "start-up steps one after another" in markdown and "language detector" in markdown
     # The synthetic store is kept for the next run.
     assert (tmp_path / "store" / "bench" / "synthetic-300" / "chroma").is_dir()
 

@@ -10,7 +10,9 @@ cold start / (raw load + warm answer)`` reads the same on any CPU.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +33,50 @@ if sys.argv[4] == "no-repack":
     llama_cpp.llama.llama_cpp.llama_model_default_params = without_repacking
 llama_cpp.Llama(model_path=sys.argv[1], n_ctx=int(sys.argv[2]), n_threads=int(sys.argv[3]), verbose=False)
 """
+
+
+# What Engine.load does, step by step and one step after another, in a new
+# process: the engine overlaps the chat model with the rest (README,
+# "Start-up"), so the cold start itself cannot say what each step costs.
+_STEPS = """
+import json, time
+started = time.perf_counter()
+steps = {}
+def step(name):
+    global started
+    now = time.perf_counter()
+    steps[name] = round(now - started, 3)
+    started = now
+import bot.cli, rag.engine
+from rag.config import load_settings
+from rag.embeddings import build_embedding, embedding_identity
+from rag.generate import answer_prefix
+from rag.language import preload_language_models
+from rag.llm import build_chat_model
+from rag.names import load_name_tables
+from rag.store import Store
+step("imports")
+settings = load_settings()
+Store(settings).collection(embedding_identity(settings))
+step("store")
+build_embedding(settings)
+step("embedding_model")
+preload_language_models()
+step("language_detector")
+load_name_tables()
+step("name_tables")
+build_chat_model(settings).warm(answer_prefix())
+step("chat_model")
+print(json.dumps(steps))
+"""
+
+
+def startup_steps(env: dict[str, str]) -> dict[str, float] | None:
+    """Seconds per start-up step, one after another in a new process (None if it fails)."""
+    run = subprocess.run([sys.executable, "-c", _STEPS], env=env, capture_output=True, text=True)
+    if run.returncode != 0 or not run.stdout.strip():
+        return None
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def raw_load_seconds(settings: Settings, repeats: int) -> float | None:
@@ -73,4 +119,5 @@ def bench_cold_start(settings: Settings, storage: Path, question: str, repeats: 
         "overhead_s": None if floor is None else round(cold - floor, 2),
         "ratio": ratio(cold, floor),
         "ask_peak_rss_mb": round(max(peaks)),
+        "steps_s": startup_steps(env),
     }

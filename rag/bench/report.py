@@ -57,8 +57,15 @@ def _absolute_rows(report: dict) -> list[tuple[str, str, str]]:
         ("cold start (new `ragbot ask` process to answer), median", f"{cold['p50_s']} s", ""),
         ("  model load alone in a new process + one warm answer", f"{_fmt(cold.get('raw_load_s'), ' s', 1, 2)} + {_fmt(cold.get('warm_answer_s'), ' s', 1, 2)}", ""),
         ("  overhead (cold start minus both)", _fmt(cold.get("overhead_s"), " s", 1, 2), "≤ 1.5 s"),
-        ("peak memory of `ragbot ask`", f"{cold['ask_peak_rss_mb']:,} MB", "≤ 3 GB"),
     ]
+    steps = cold.get("steps_s")
+    if steps:
+        rows.append((
+            "  start-up steps one after another (the engine overlaps the chat model with the rest)",
+            ", ".join(f"{name.replace('_', ' ')} {seconds:.2f} s" for name, seconds in steps.items()),
+            "",
+        ))
+    rows.append(("peak memory of `ragbot ask`", f"{cold['ask_peak_rss_mb']:,} MB", "≤ 3 GB"))
     archive = report.get("archive")
     if archive:
         resume = archive["resume"]
