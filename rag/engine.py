@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # chat model first (see Engine.load). Answering never imports llama-index.
 
 
-def _ready_chat_model(settings: Settings) -> ChatModel:
+def ready_chat_model(settings: Settings) -> ChatModel:
     """The configured chat model with the answer prompt's prefix in its cache."""
     chat_model = build_chat_model(settings)
     chat_model.warm(answer_prefix())
@@ -190,7 +190,7 @@ class Engine:
 
         Store(settings).check_local_files()  # a missing index fails before 1 GB of model loads
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragbot-model")
-        chat_loading = pool.submit(_ready_chat_model, settings)
+        chat_loading = pool.submit(ready_chat_model, settings)
         try:
             from rag.embeddings import build_embedding, embedding_identity
 

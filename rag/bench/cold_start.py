@@ -35,9 +35,10 @@ llama_cpp.Llama(model_path=sys.argv[1], n_ctx=int(sys.argv[2]), n_threads=int(sy
 """
 
 
-# What Engine.load does, step by step and one step after another, in a new
-# process: the engine overlaps the chat model with the rest (README,
-# "Start-up"), so the cold start itself cannot say what each step costs.
+# Engine.load's steps, the same functions in the same order (keep the two in
+# step), timed one after another in a new process: the engine overlaps the
+# chat model with the rest (README, "Start-up"), so the cold start itself
+# cannot say what each step costs.
 _STEPS = """
 import json, time
 started = time.perf_counter()
@@ -47,12 +48,11 @@ def step(name):
     now = time.perf_counter()
     steps[name] = round(now - started, 3)
     started = now
-import bot.cli, rag.engine
+import bot.cli
 from rag.config import load_settings
 from rag.embeddings import build_embedding, embedding_identity
-from rag.generate import answer_prefix
+from rag.engine import ready_chat_model
 from rag.language import preload_language_models
-from rag.llm import build_chat_model
 from rag.names import load_name_tables
 from rag.store import Store
 step("imports")
@@ -65,7 +65,7 @@ preload_language_models()
 step("language_detector")
 load_name_tables()
 step("name_tables")
-build_chat_model(settings).warm(answer_prefix())
+ready_chat_model(settings)
 step("chat_model")
 print(json.dumps(steps))
 """
