@@ -116,8 +116,10 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
         list(paths) or [settings.corpus_dir],
         rebuild=rebuild,
         prune=prune,
+        # Files arrive a batch at a time (rag.ingest writes several at once):
+        # mininterval=0 draws each count, not the first of a batch.
         progress=lambda items, total: tqdm(
-            items, total=total, desc="ingest", unit="file", file=sys.stderr, disable=as_json or None
+            items, total=total, desc="ingest", unit="file", file=sys.stderr, disable=as_json or None, mininterval=0
         ),
     )
     if as_json:

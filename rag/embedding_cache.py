@@ -3,7 +3,8 @@
 A rebuild, a renamed file, or a file edited in one paragraph only embeds the
 sentences that are new. The cache is a SQLite file next to the store
 (``<storage_dir>/embeddings.sqlite3``, also in Chroma server mode); each batch
-is committed at once, so a killed process loses at most the batch in flight.
+is committed at once, so a killed process loses at most the batch in flight
+(a power cut possibly a few more: see ``synchronous`` below).
 Vectors are stored as float32, which is what Chroma keeps too.
 
 >>> import tempfile, pathlib
@@ -65,6 +66,10 @@ class EmbeddingCache:
         self._db = sqlite3.connect(path)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # Commits survive a killed process without waiting for the disk
+            # (about 8 ms a file); a power cut may lose the last few, which
+            # are recomputed. The cache is never the only copy of anything.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS embedding ("
                 " model TEXT NOT NULL, text_sha256 BLOB NOT NULL, vector BLOB NOT NULL,"

@@ -20,6 +20,14 @@ and changes only what differs:
 Embeddings are cached by text hash (:mod:`rag.embedding_cache`), so nothing
 already embedded once is embedded again, rebuilds included.
 
+Files are written to Chroma in batches of whole files (about 256 sentences,
+or whatever five seconds of embedding produced), because each ``add`` call
+costs a fixed 20-40 ms and writes of one file (about 18 sentences) took half
+the time outside the embedding model at archive scale. A file counts as done
+(the progress bar, the report) once its batch is written. An error or Ctrl-C
+writes the files already embedded before it stops; ``kill -9`` loses at most
+the batch in flight, whose vectors are in the cache.
+
 Crash safety: every stored sentence records its file's hash and sentence
 count, so a file cut short by a crash (or by ``kill -9``) is seen as
 incomplete on the next run and rewritten; Chroma commits each write
@@ -32,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -47,6 +55,13 @@ from rag.lock import writer_lock
 from rag.store import Store, StoredDocument, article_nodes
 
 log = logging.getLogger(__name__)
+
+# A write to Chroma costs 20-40 ms per call plus about 1 ms per sentence
+# (measured on 2-core EPYCs: 1.7 against 0.6 ms per sentence in writes of 18
+# and 180), so whole files are written together up to this many sentences,
+# or this many seconds after the last write, so that progress still moves.
+WRITE_BATCH_SENTENCES = 256
+WRITE_INTERVAL_S = 5.0
 
 Progress = Callable[[Iterable["Planned"], int], Iterable["Planned"]]
 
@@ -137,8 +152,8 @@ def ingest(
         report.recovered = "; ".join(note for note in (report.recovered, cache.recovered) if note)
         embedder = embed_model or build_embedding(settings)
         try:
-            for planned in progress(plan.writes, len(plan.writes)):
-                _write(store, collection, cache, embedder, planned)
+            for _ in progress(_written(store, collection, cache, embedder, plan.writes), len(plan.writes)):
+                pass
         finally:
             cache.close()
         store.delete(collection, plan.deletes)
@@ -246,13 +261,51 @@ def _prunable(document: StoredDocument, on_disk: bool, folders: set[str], prune:
     return document.root in folders
 
 
-def _write(store: Store, collection, cache: EmbeddingCache, embedder: Embedder, planned: Planned) -> None:
-    nodes = article_nodes(planned.article, planned.file.root)
-    vectors = cache.embed([node.get_content() for node in nodes], embedder.get_text_embedding_batch)
-    for node, vector in zip(nodes, vectors):
-        node.embedding = vector
-    new_ids = {node.node_id for node in nodes}
-    # A file cut short by a crash has some of these very ids: clear them first.
-    store.delete(collection, [id_ for id_ in planned.replaces if id_ in new_ids])
-    store.add(collection, nodes)
-    store.delete(collection, [id_ for id_ in planned.replaces if id_ not in new_ids])
+def _written(
+    store: Store, collection, cache: EmbeddingCache, embedder: Embedder, writes: list[Planned]
+) -> Iterator[Planned]:
+    """Embed and write ``writes`` in order, yielding each file once it is in the store."""
+    batch = _WriteBatch(store, collection)
+    try:
+        for planned in writes:
+            nodes = article_nodes(planned.article, planned.file.root)
+            vectors = cache.embed([node.get_content() for node in nodes], embedder.get_text_embedding_batch)
+            for node, vector in zip(nodes, vectors):
+                node.embedding = vector
+            batch.append(planned, nodes)
+            if batch.full():
+                yield from batch.write()
+        yield from batch.write()
+    finally:
+        batch.write()  # an error or Ctrl-C: keep the files embedded before it
+
+
+class _WriteBatch:
+    """Whole embedded files waiting to be written to the store in one call."""
+
+    def __init__(self, store: Store, collection) -> None:
+        self.store, self.collection = store, collection
+        self.files: list[tuple[Planned, list]] = []
+        self.last_write = time.monotonic()
+
+    def append(self, planned: Planned, nodes: list) -> None:
+        self.files.append((planned, nodes))
+
+    def full(self) -> bool:
+        sentences = sum(len(nodes) for _, nodes in self.files)
+        return sentences >= WRITE_BATCH_SENTENCES or time.monotonic() - self.last_write >= WRITE_INTERVAL_S
+
+    def write(self) -> list[Planned]:
+        """Write the waiting files (new sentences before old ones go) and return them."""
+        files, self.files = self.files, []  # emptied first: a failed write is not retried by ``finally``
+        self.last_write = time.monotonic()
+        if not files:
+            return []
+        nodes = [node for _, file_nodes in files for node in file_nodes]
+        new_ids = {node.node_id for node in nodes}
+        replaces = [id_ for planned, _ in files for id_ in planned.replaces]
+        # A file cut short by a crash has some of these very ids: clear them first.
+        self.store.delete(self.collection, [id_ for id_ in replaces if id_ in new_ids])
+        self.store.add(self.collection, nodes)
+        self.store.delete(self.collection, [id_ for id_ in replaces if id_ not in new_ids])
+        return [planned for planned, _ in files]

@@ -205,3 +205,28 @@ def test_an_embedding_failure_mid_run_keeps_what_was_written_and_the_rerun_finis
     assert (again.added, again.unchanged) == (2, 1)
     assert again.embedded == again.chunks - sum(len(s) for s in held.values())  # the first file came from the cache
     assert_in_step(settings, corpus)
+
+
+def test_files_are_written_together_and_counted_once_stored(
+    settings: Settings, corpus: Path, nano_e5, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files share one Chroma write (each call has a fixed cost), and the
+    progress callback sees a file only once its sentences are in the store."""
+    writes: list[int] = []
+    real_add = Store.add
+
+    def counting_add(self: Store, collection, nodes) -> None:
+        writes.append(len(nodes))
+        real_add(self, collection, nodes)
+
+    monkeypatch.setattr(Store, "add", counting_add)
+    seen_stored: list[bool] = []
+
+    def progress(items, total):
+        for planned in items:
+            seen_stored.append(planned.file.source in stored(settings))
+            yield planned
+
+    report = ingest(settings, corpus, embed_model=nano_e5, progress=progress)
+    assert report.added == 3 and seen_stored == [True, True, True]
+    assert writes == [report.chunks]  # three files, one write
