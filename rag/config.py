@@ -112,7 +112,7 @@ class Settings(BaseSettings):
 
     # --- retrieval and questions -------------------------------------------
     evidence_k: int = Field(
-        6, ge=1, le=9, description="Evidence sentences shown to the LLM (at most 9: the reply cites them by one digit)."
+        4, ge=1, le=9, description="Evidence sentences shown to the LLM (at most 9: the reply cites them by one digit)."
     )
     candidate_k: int = Field(
         30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."

@@ -36,7 +36,7 @@ from rag.store import StoredSentence
 Message = dict[str, str]
 PREFILL = '{"evidence": ['  # the start of every reply; examples and grammar agree with it
 MAX_EVIDENCE = 9  # one digit per sentence number
-WORKED_EXAMPLES = 3  # prompts/answer_example_<n>_user.txt and _reply.txt
+WORKED_EXAMPLES = 4  # prompts/answer_example_<n>_user.txt and _reply.txt
 
 
 @dataclass
@@ -151,7 +151,10 @@ def answer_prefix() -> list[Message]:
     Danish question answered in Danish from an English sentence; (2) the
     question's qualifiers ("in Oslo, according to Ritzau") pick one of two
     sentences holding a duration, and a comparison cites both; (3) a
-    question the sentences are near to but do not answer gets ``[0]``.
+    question the sentences are near to but do not answer gets ``[0]``; (4)
+    a request to do something with the evidence (write, pretend) rather
+    than a question gets ``[0]`` too: without it, at four evidence
+    sentences, such requests were answered from the evidence.
     Being the same for every question, these tokens are evaluated once and
     kept in llama.cpp's KV cache (and on disk, :mod:`rag.prefix_cache`).
     """

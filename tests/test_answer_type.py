@@ -96,5 +96,5 @@ def test_the_sentence_with_the_asked_for_duration_reaches_the_evidence(
         ranked = _retriever(seeded_store, nano_e5, bonus).retrieve(question).sentences
         return next(i for i, s in enumerate(ranked) if fact in s.text)
 
-    assert evidence_rank(0.05) < 6  # shown to the LLM (evidence_k = 6)
+    assert evidence_rank(0.05) < Settings().evidence_k  # shown to the LLM
     assert evidence_rank(0.05) < evidence_rank(0.0)

@@ -59,7 +59,7 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
     # Ollama's constrained sampling gets the reply's JSON schema in "format".
     schema = chats[0]["format"]
     assert schema["required"] == ["evidence", "answer"]
-    assert schema["properties"]["evidence"]["items"]["maximum"] == 6
+    assert schema["properties"]["evidence"]["items"]["maximum"] == settings.evidence_k  # one number per sentence shown
     assert chats[0]["options"]["temperature"] == 0.0
     assert chats[0]["options"]["seed"] == 42
     messages = chats[0]["messages"]
