@@ -22,7 +22,7 @@ from rag.controls import strip_controls
 from rag.errors import InvalidQuestion
 from rag.gates import GATES, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
-from rag.language import preload_language_models, question_language
+from rag.language import answer_language, preload_language_models, question_language
 from rag.llm import ChatModel, build_chat_model
 from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
@@ -68,6 +68,27 @@ def validate_question(question: str, max_chars: int) -> str:
             f"the question is {len(cleaned)} characters long; the limit is {max_chars}"
         )
     return cleaned
+
+
+def usable_rewrite(rewritten: str, question: str, max_chars: int) -> bool:
+    """Whether a condensed follow-up may stand in for the user's own words.
+
+    The rewrite must be a question of acceptable length in the follow-up's
+    language, as the condense prompt asks: the 1.5B model, when it switched
+    to English, also turned "Og hvem inviterede Putin til Rusland?" into
+    "Who invited Putin to Russia?", reversing who invited whom. A rewrite
+    that breaks the one rule that can be checked is not trusted with the
+    meaning either.
+
+    >>> usable_rewrite("Hvad sagde Putin om Iran?", "Og hvad med Iran?", 500)
+    True
+    >>> usable_rewrite("Who invited Putin to Russia?", "Og hvem inviterede Putin til Rusland?", 500)
+    False
+    """
+    if not rewritten or len(rewritten) > max_chars:
+        return False
+    asked = question_language(question)
+    return answer_language(rewritten, asked=asked) == asked
 
 
 Turn = tuple[str, str]  # (question, answer text) of an earlier exchange
@@ -152,7 +173,7 @@ class Engine:
         "And what about Iran?" after a question on Turkey's talks becomes a
         question that retrieval can match on its own. The last few turns are
         enough; the rewrite falls back to the question itself when the model
-        returns nothing usable.
+        returns nothing usable (:func:`usable_rewrite`).
         """
         if not history:
             return question
@@ -171,8 +192,7 @@ class Engine:
             ],
             max_tokens=80,
         ).strip().strip('"<>')
-        usable = rewritten and len(rewritten) <= self.settings.max_question_chars
-        return rewritten if usable else question
+        return rewritten if usable_rewrite(rewritten, question, self.settings.max_question_chars) else question
 
     @classmethod
     def load(cls, settings: Settings) -> Engine:

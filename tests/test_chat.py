@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot.chat import ChatSession, render_answer
 from rag.answer import Answer, Citation
+from rag.engine import usable_rewrite
 
 from .conftest import MODEL_DIR
 from .test_cli import REPO, run
@@ -135,3 +136,18 @@ def test_piped_chat_has_no_colours_or_spinners(seeded_store: Path) -> None:
     assert "Erdogan" in result.stdout and "000_a1c12008845bb2ac.txt" in result.stdout
     assert "\x1b[" not in result.stdout + result.stderr
     assert "Loading" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("rewritten", "follow_up", "usable"),
+    [
+        ("Hvad sagde Putin om Iran?", "Og hvad med Iran?", True),
+        ("Was sagte Putin über den Iran?", "Und was ist mit dem Iran?", True),
+        ("What did Erdogan say about Iran?", "And what about Iran?", True),
+        ("Who invited Putin to Russia?", "Og hvem inviterede Putin til Rusland?", False),  # language switched
+        ("", "Og hvad med Iran?", False),
+        ("Hvad sagde Putin om Iran? " * 40, "Og hvad med Iran?", False),  # longer than a question may be
+    ],
+)
+def test_a_follow_up_rewrite_is_used_only_in_the_follow_ups_language(rewritten: str, follow_up: str, usable: bool) -> None:
+    assert usable_rewrite(rewritten, follow_up, max_chars=500) is usable
