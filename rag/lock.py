@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,22 @@ from pathlib import Path
 from rag.errors import StoreAccessDenied, StoreLocked
 
 LOCK_NAME = "ingest.lock"
+PID_WAIT_S = 0.5  # how long a refused writer waits for the holder to write its pid
+
+
+def _holder_pid(fd: int) -> str:
+    """The lock holder's process id, as written in the lock file ("" if none shows up).
+
+    The holder writes it just after taking the lock (and clears it just
+    before letting go), so a writer refused in between finds the file empty:
+    it waits a moment for the pid rather than naming no one.
+    """
+    deadline = time.monotonic() + PID_WAIT_S
+    while True:
+        pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        if pid or time.monotonic() >= deadline:
+            return pid
+        time.sleep(0.01)
 
 
 @contextmanager
@@ -37,7 +54,7 @@ def writer_lock(storage_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            pid = _holder_pid(fd)
             holder = f"process {pid}" if pid else "another process"
             raise StoreLocked(
                 f"storage is locked by {holder}: another ingestion is writing to "

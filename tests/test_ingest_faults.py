@@ -216,3 +216,22 @@ def test_ctrl_c_then_the_next_run_leaves_finished_files_alone(tmp_path: Path) ->
     assert report["unchanged"] == finished
     assert report["added"] + report["updated"] == 24 - finished
     assert_in_step(settings, corpus)
+
+
+def test_a_refused_writer_names_a_holder_that_has_just_taken_the_lock(tmp_path: Path) -> None:
+    """The holder writes its pid just after flock: a writer refused in between waits for it."""
+    import fcntl
+    import threading
+
+    from rag.errors import StoreLocked
+    from rag.lock import LOCK_NAME, writer_lock
+
+    fd = os.open(tmp_path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held, pid not written yet
+        threading.Timer(0.1, os.pwrite, (fd, b"4242", 0)).start()
+        with pytest.raises(StoreLocked, match=r"storage is locked by process 4242"):
+            with writer_lock(tmp_path):
+                pass
+    finally:
+        os.close(fd)
