@@ -242,10 +242,14 @@ def chat(as_json: bool, settings: Settings) -> None:
                    "(the test split's items are still not for reading one by one).")
 @click.option("--fit-abstention", is_flag=True,
               help="Print the abstention threshold that is best on the dev split (and its curve).")
+@click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An earlier run's --save-results file: print, per split, the items this run gains and "
+                   "loses against it, with a sign test (ids for dev only).")
 @storage_option
 def evaluate(
     dev_path: Path, test_path: Path, split: str, every: int, out: Path, ratchet: Path, update_ratchet: bool,
-    baseline: bool, ablation: bool, save_results: Path | None, fit_abstention: bool, settings: Settings,
+    baseline: bool, ablation: bool, save_results: Path | None, fit_abstention: bool, compare_with: Path | None,
+    settings: Settings,
 ) -> None:
     """Run the dev and test splits through the engine; print them side by side with the gap."""
     from tqdm import tqdm
@@ -259,6 +263,7 @@ def evaluate(
     if split in ("both", "test"):
         ev.check_frozen(test_path, test_path.with_suffix(".sha256"))
         splits["test"] = ev.load_gold(test_path)[::every]
+    earlier = ev.load_results(compare_with) if compare_with is not None else {}
     engine = Engine.load(settings)
 
     results: dict[str, list] = {}
@@ -284,6 +289,9 @@ def evaluate(
         for variant in next(iter(tables.values())):
             cells = "   ".join(f"{name} " + " ".join(f"{v:.3f}" for v in tables[name][variant].values()) for name in tables)
             click.echo(f"  {variant:<28} {cells}")
+    for name in splits:
+        if name in earlier:
+            click.echo(f"{name} against {compare_with}: " + ev.compare(earlier[name], results[name]).summary(name == "dev"))
     if fit_abstention and "dev" in results:
         best, curve = ev.fit_threshold(results["dev"])
         click.echo("abstention threshold on dev (threshold, items right, accuracy, correct refusals):")

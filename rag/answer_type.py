@@ -37,7 +37,9 @@ _QUESTION_WORDS: dict[AnswerType, str] = {
     r"|hvor længe|hvor lenge|wie lange",
     "quantity": r"how many|how much|how old|hvor mange|hvor meget|hvor mye|hvor gammel"
     r"|wie viele?|wie alt",
-    "date": r"when|what year|which year|what date|what day|hvornår|når|hvilket år|hvilken dag"
+    # "when" and "når" also join clauses ("Where did they meet when they
+    # agreed ...?"): they ask for a date only where the question starts.
+    "date": r"^(?:when|når)|what year|which year|what date|what day|hvornår|hvilket år|hvilken dag"
     r"|hvilken dato|wann|in welchem jahr|an welchem (?:tag|wochentag|datum)",
 }
 
@@ -97,8 +99,10 @@ def answer_type(question: str) -> AnswerType | None:
 
     >>> [answer_type(q) for q in ("How many died?", "Wann begann es?", "Who called?")]
     ['quantity', 'date', None]
+    >>> [answer_type(q) for q in ("When did they meet?", "Where did they meet when it ended?", "Når møttes de?")]
+    ['date', None, 'date']
     """
-    folded = question.casefold()
+    folded = question.strip().casefold()
     for kind, pattern in _ASKS.items():
         if pattern.search(folded):
             return kind

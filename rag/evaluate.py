@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 import statistics
 from collections import defaultdict
@@ -84,6 +85,20 @@ class ItemResult:
     # the engine's rule decisions for this answer (rag.engine.Decision), if it keeps them
     decision: object | None = None
     corpus_texts: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def load_results(path: Path) -> dict[str, list[ItemResult]]:
+    """The scored results ``ragbot eval --save-results`` pickled (a file you wrote yourself:
+    unpickling runs code, so never load one from elsewhere)."""
+    import pickle
+
+    try:
+        loaded = pickle.loads(path.read_bytes())
+    except Exception as error:  # any unpickling failure: a file from another version or not ours
+        raise ConfigError(f"{path} is not a results file from `ragbot eval --save-results`") from error
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path} is not a results file from `ragbot eval --save-results`")
+    return loaded
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -193,6 +208,88 @@ def score_item(
 
 def _rate(values: list[bool]) -> float:
     return round(sum(values) / len(values), 3) if values else 1.0
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a rate of ``successes`` in ``n``.
+
+    What a figure can tell: 34 of 64 answerable test questions right is
+    0.531, and anything from 0.41 to 0.65 is as consistent with it, so a
+    change of two or three items on a split of this size is noise.
+
+    >>> wilson_interval(34, 64)
+    (0.41, 0.65)
+    >>> wilson_interval(0, 0)
+    (0.0, 1.0)
+    """
+    if n == 0:
+        return 0.0, 1.0
+    rate = successes / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(max(0.0, centre - half), 2), round(min(1.0, centre + half), 2)
+
+
+def intervals(results: list[ItemResult]) -> dict[str, tuple[float, float]]:
+    """The Wilson interval of every rate in :data:`RATES` (see :func:`summarise`)."""
+    found = {}
+    for name, (within, counts) in RATES.items():
+        values = [counts(r) for r in results if within(r.item)]
+        found[name] = wilson_interval(sum(values), len(values))
+    return found
+
+
+def sign_test(gained: int, lost: int) -> float:
+    """The two-sided exact sign test's p-value for items gained against lost.
+
+    Two runs on the same items differ only where one is right and the other
+    not; if the change did nothing, each such item is a coin toss.
+
+    >>> sign_test(3, 2), sign_test(9, 1), sign_test(0, 0)
+    (1.0, 0.021, 1.0)
+    """
+    flips = gained + lost
+    tail = sum(math.comb(flips, i) for i in range(min(gained, lost) + 1)) / 2**flips
+    return round(min(1.0, 2 * tail), 3)
+
+
+@dataclass
+class Comparison:
+    """Items right in one run and not the other, by id (same split, same items)."""
+
+    right_before: int
+    right_after: int
+    gained: list[str]
+    lost: list[str]
+
+    def summary(self, itemised: bool) -> str:
+        """One line; ids only when ``itemised`` (never for the frozen test split)."""
+        line = (
+            f"{self.right_before} → {self.right_after} right: gained {len(self.gained)}, lost {len(self.lost)}"
+            f" (sign test p = {sign_test(len(self.gained), len(self.lost))})"
+        )
+        if itemised and (self.gained or self.lost):
+            line += f"; gained {', '.join(self.gained) or '-'}; lost {', '.join(self.lost) or '-'}"
+        return line
+
+
+def compare(before: list[ItemResult], after: list[ItemResult]) -> Comparison:
+    """What ``after`` gains and loses against ``before`` on the items both ran.
+
+    >>> item = lambda i: GoldItem(i, "q", "en", [], [], False, "unanswerable")
+    >>> run = lambda *right: [ItemResult(item(i), None, {}, i in right, True, True, True, []) for i in "abc"]
+    >>> compare(run("a", "b"), run("b", "c"))
+    Comparison(right_before=2, right_after=2, gained=['c'], lost=['a'])
+    """
+    was = {r.item.id: r.correct for r in before}
+    now = {r.item.id: r.correct for r in after}
+    shared = [i for i in now if i in was]
+    return Comparison(
+        right_before=sum(was[i] for i in shared),
+        right_after=sum(now[i] for i in shared),
+        gained=[i for i in shared if now[i] and not was[i]],
+        lost=[i for i in shared if was[i] and not now[i]],
+    )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -438,6 +535,7 @@ def build_report(results: list[ItemResult], backend: dict[str, str], itemised: b
     """
     report = {
         "figures": summarise(results),
+        "intervals": intervals(results),  # 95%, Wilson: how far a figure is from noise
         "by_language": breakdown(results, "language"),
         "by_type": breakdown(results, "type"),
         "retrieval_steps": retrieval_steps(results),
@@ -462,16 +560,22 @@ def gap(dev: dict[str, float], test: dict[str, float]) -> dict[str, float]:
 
 
 def figure_columns(reports: dict[str, dict]) -> tuple[list[str], list[list]]:
-    """A header and rows: one column per report (split), plus dev−test when both are there."""
+    """A header and rows: one column per report (split), plus dev−test when
+    both are there. A rate shows its 95% interval: ``0.531 [0.41, 0.65]``."""
     names = list(next(iter(reports.values()))["figures"])
     header = ["figure", *reports]
     with_gap = "dev" in reports and "test" in reports
     differences = gap(reports["dev"]["figures"], reports["test"]["figures"]) if with_gap else {}
     if with_gap:
         header.append("gap (dev − test)")
+    def cell(report: dict, name: str) -> object:
+        value = report["figures"].get(name, "")
+        low, high = report.get("intervals", {}).get(name, (None, None))
+        return value if low is None else f"{value} [{low:.2f}, {high:.2f}]"
+
     rows = []
     for name in names:
-        row = [name, *(report["figures"].get(name, "") for report in reports.values())]
+        row = [name, *(cell(report, name) for report in reports.values())]
         if with_gap:
             row.append(differences.get(name, ""))
         rows.append(row)

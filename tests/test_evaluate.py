@@ -12,11 +12,14 @@ from rag.errors import ConfigError
 from rag.evaluate import (
     TEST_SAMPLE_EVERY,
     GoldItem,
+    ItemResult,
     check_frozen,
     check_ratchet,
+    compare,
     fit_threshold,
     gap,
     load_gold,
+    load_results,
     retrieval_steps,
     score_item,
     summarise,
@@ -194,3 +197,28 @@ def test_eval_refuses_an_edited_test_split(tmp_path: Path) -> None:
     result = run("eval", "--split", "test", "--test", str(edited))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"error: {edited} differs from the frozen test split recorded in {tmp_path / 'test.sha256'}"]
+
+
+def test_compare_reads_an_earlier_runs_results(tmp_path: Path) -> None:
+    import pickle
+
+    def results(*right: str) -> list[ItemResult]:
+        return [
+            ItemResult(GoldItem(i, "q", "en", [], [], False, "unanswerable"), _answer("x"), {}, i in right, True, True, True)
+            for i in ("q1", "q2", "q3", "q4")
+        ]
+
+    saved = tmp_path / "before.pkl"
+    saved.write_bytes(pickle.dumps({"dev": results("q1", "q2")}))
+    change = compare(load_results(saved)["dev"], results("q2", "q3", "q4"))
+    assert (change.right_before, change.right_after, change.gained, change.lost) == (2, 3, ["q3", "q4"], ["q1"])
+    assert change.summary(itemised=False) == "2 → 3 right: gained 2, lost 1 (sign test p = 1.0)"
+    assert change.summary(itemised=True).endswith("; gained q3, q4; lost q1")
+
+
+def test_eval_refuses_a_compare_file_that_is_not_results(tmp_path: Path) -> None:
+    bogus = tmp_path / "results.pkl"
+    bogus.write_text("not a pickle", encoding="utf-8")
+    result = run("eval", "--split", "dev", "--dev", str(REPO / "evals" / "dev.jsonl"), "--compare", str(bogus))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: {bogus} is not a results file from `ragbot eval --save-results`"]
