@@ -256,6 +256,7 @@ def evaluate(
 
     from rag import evaluate as ev
     from rag.engine import Engine
+    from rag.significance import compare
 
     splits: dict[str, list] = {}
     if split in ("both", "dev"):
@@ -291,7 +292,7 @@ def evaluate(
             click.echo(f"  {variant:<28} {cells}")
     for name in splits:
         if name in earlier:
-            click.echo(f"{name} against {compare_with}: " + ev.compare(earlier[name], results[name]).summary(name == "dev"))
+            click.echo(f"{name} against {compare_with}: " + compare(earlier[name], results[name]).summary(name == "dev"))
     if fit_abstention and "dev" in results:
         best, curve = ev.fit_threshold(results["dev"])
         click.echo("abstention threshold on dev (threshold, items right, accuracy, correct refusals):")

@@ -36,6 +36,7 @@ from pathlib import Path
 from rag.answer import Answer, Citation, strip_markers  # noqa: F401 (Citation: used by a doctest)
 from rag.documents import SkipFile, find_files, read_document
 from rag.errors import ConfigError
+from rag.significance import wilson_interval
 from rag.language import detect_language
 
 RECALL_KS = (1, 3, 6)
@@ -210,26 +211,6 @@ def _rate(values: list[bool]) -> float:
     return round(sum(values) / len(values), 3) if values else 1.0
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The 95% Wilson score interval of a rate of ``successes`` in ``n``.
-
-    What a figure can tell: 34 of 64 answerable test questions right is
-    0.531, and anything from 0.41 to 0.65 is as consistent with it, so a
-    change of two or three items on a split of this size is noise.
-
-    >>> wilson_interval(34, 64)
-    (0.41, 0.65)
-    >>> wilson_interval(0, 0)
-    (0.0, 1.0)
-    """
-    if n == 0:
-        return 0.0, 1.0
-    rate = successes / n
-    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return round(max(0.0, centre - half), 2), round(min(1.0, centre + half), 2)
-
-
 def intervals(results: list[ItemResult]) -> dict[str, tuple[float, float]]:
     """The Wilson interval of every rate in :data:`RATES` (see :func:`summarise`)."""
     found = {}
@@ -237,59 +218,6 @@ def intervals(results: list[ItemResult]) -> dict[str, tuple[float, float]]:
         values = [counts(r) for r in results if within(r.item)]
         found[name] = wilson_interval(sum(values), len(values))
     return found
-
-
-def sign_test(gained: int, lost: int) -> float:
-    """The two-sided exact sign test's p-value for items gained against lost.
-
-    Two runs on the same items differ only where one is right and the other
-    not; if the change did nothing, each such item is a coin toss.
-
-    >>> sign_test(3, 2), sign_test(9, 1), sign_test(0, 0)
-    (1.0, 0.021, 1.0)
-    """
-    flips = gained + lost
-    tail = sum(math.comb(flips, i) for i in range(min(gained, lost) + 1)) / 2**flips
-    return round(min(1.0, 2 * tail), 3)
-
-
-@dataclass
-class Comparison:
-    """Items right in one run and not the other, by id (same split, same items)."""
-
-    right_before: int
-    right_after: int
-    gained: list[str]
-    lost: list[str]
-
-    def summary(self, itemised: bool) -> str:
-        """One line; ids only when ``itemised`` (never for the frozen test split)."""
-        line = (
-            f"{self.right_before} → {self.right_after} right: gained {len(self.gained)}, lost {len(self.lost)}"
-            f" (sign test p = {sign_test(len(self.gained), len(self.lost))})"
-        )
-        if itemised and (self.gained or self.lost):
-            line += f"; gained {', '.join(self.gained) or '-'}; lost {', '.join(self.lost) or '-'}"
-        return line
-
-
-def compare(before: list[ItemResult], after: list[ItemResult]) -> Comparison:
-    """What ``after`` gains and loses against ``before`` on the items both ran.
-
-    >>> item = lambda i: GoldItem(i, "q", "en", [], [], False, "unanswerable")
-    >>> run = lambda *right: [ItemResult(item(i), None, {}, i in right, True, True, True, []) for i in "abc"]
-    >>> compare(run("a", "b"), run("b", "c"))
-    Comparison(right_before=2, right_after=2, gained=['c'], lost=['a'])
-    """
-    was = {r.item.id: r.correct for r in before}
-    now = {r.item.id: r.correct for r in after}
-    shared = [i for i in now if i in was]
-    return Comparison(
-        right_before=sum(was[i] for i in shared),
-        right_after=sum(now[i] for i in shared),
-        gained=[i for i in shared if now[i] and not was[i]],
-        lost=[i for i in shared if was[i] and not now[i]],
-    )
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -15,7 +15,6 @@ from rag.evaluate import (
     ItemResult,
     check_frozen,
     check_ratchet,
-    compare,
     fit_threshold,
     gap,
     load_gold,
@@ -25,6 +24,8 @@ from rag.evaluate import (
     summarise,
     without_rules,
 )
+
+from rag.significance import compare
 
 from .conftest import MODEL_DIR, SEEDS
 from .test_cli import run
