@@ -36,8 +36,8 @@ from pathlib import Path
 from rag.answer import Answer, Citation, strip_markers  # noqa: F401 (Citation: used by a doctest)
 from rag.documents import SkipFile, find_files, read_document
 from rag.errors import ConfigError
-from rag.significance import wilson_interval
 from rag.language import detect_language
+from rag.significance import wilson_interval
 
 RECALL_KS = (1, 3, 6)
 # make test evaluates every TEST_SAMPLE_EVERY-th item of each split (an answer
@@ -95,8 +95,8 @@ def load_results(path: Path) -> dict[str, list[ItemResult]]:
 
     try:
         loaded = pickle.loads(path.read_bytes())
-    except Exception as error:  # any unpickling failure: a file from another version or not ours
-        raise ConfigError(f"{path} is not a results file from `ragbot eval --save-results`") from error
+    except Exception:  # any unpickling failure: a file from another version or not ours
+        loaded = None
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path} is not a results file from `ragbot eval --save-results`")
     return loaded
@@ -211,13 +211,14 @@ def _rate(values: list[bool]) -> float:
     return round(sum(values) / len(values), 3) if values else 1.0
 
 
+def _rate_outcomes(results: list[ItemResult]) -> dict[str, list[bool]]:
+    """For every rate in :data:`RATES`, what counts for each item it is a rate over."""
+    return {name: [counts(r) for r in results if within(r.item)] for name, (within, counts) in RATES.items()}
+
+
 def intervals(results: list[ItemResult]) -> dict[str, tuple[float, float]]:
     """The Wilson interval of every rate in :data:`RATES` (see :func:`summarise`)."""
-    found = {}
-    for name, (within, counts) in RATES.items():
-        values = [counts(r) for r in results if within(r.item)]
-        found[name] = wilson_interval(sum(values), len(values))
-    return found
+    return {name: wilson_interval(sum(values), len(values)) for name, values in _rate_outcomes(results).items()}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -337,8 +338,8 @@ def fit_threshold(results: list[ItemResult]) -> tuple[float, list[tuple[float, i
 def summarise(results: list[ItemResult]) -> dict[str, float]:
     totals = [r.answer.timings_ms.get("total", 0.0) for r in results]
     figures: dict[str, float] = {"items": len(results)}
-    for name, (within, counts) in RATES.items():
-        figures[name] = _rate([counts(r) for r in results if within(r.item)])
+    for name, values in _rate_outcomes(results).items():
+        figures[name] = _rate(values)
     figures["latency_p50_ms"] = round(statistics.median(totals), 1) if totals else 0.0
     figures["latency_p95_ms"] = _percentile(totals, 0.95)
     # Cost per answer: what the model reads (the cached prompt prefix is not
@@ -496,6 +497,7 @@ def figure_columns(reports: dict[str, dict]) -> tuple[list[str], list[list]]:
     differences = gap(reports["dev"]["figures"], reports["test"]["figures"]) if with_gap else {}
     if with_gap:
         header.append("gap (dev − test)")
+
     def cell(report: dict, name: str) -> object:
         value = report["figures"].get(name, "")
         low, high = report.get("intervals", {}).get(name, (None, None))

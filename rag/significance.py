@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class _Identified(Protocol):
+    id: str
+
+
 class Scored(Protocol):
     """An evaluated item (:class:`rag.evaluate.ItemResult`): its gold item's id, and whether it was right."""
 
-    item: object
+    item: _Identified
     correct: bool
 
 

@@ -24,7 +24,6 @@ from rag.evaluate import (
     summarise,
     without_rules,
 )
-
 from rag.significance import compare
 
 from .conftest import MODEL_DIR, SEEDS
