@@ -254,6 +254,8 @@ def evaluate(
     """Run the dev and test splits through the engine; print them side by side with the gap."""
     from tqdm import tqdm
 
+    from rag import ablation as ab
+    from rag import eval_report as reporting
     from rag import evaluate as ev
     from rag.engine import Engine
     from rag.significance import compare
@@ -274,7 +276,7 @@ def evaluate(
             runner, items, settings.corpus_dir,
             progress=lambda xs: tqdm(xs, desc=name, unit="q", file=sys.stderr),
         )
-        return ev.build_report(results[name], runner.backend, itemised=itemised)
+        return reporting.build_report(results[name], runner.backend, itemised=itemised)
 
     reports = {name: run(name, engine, items, itemised=name == "dev") for name, items in splits.items()}
     if save_results is not None:
@@ -282,11 +284,11 @@ def evaluate(
 
         save_results.write_bytes(pickle.dumps(results))
     if ablation:
-        rules = ev.rules_fired([r for name in splits for r in results[name]])
-        tables = {name: ev.ablation(results[name], rules) for name in splits}
+        rules = ab.rules_fired([r for name in splits for r in results[name]])
+        tables = {name: ab.ablation(results[name], rules) for name in splits}
         for name, table in tables.items():
             reports[name]["ablation"] = table
-        click.echo("rule ablation (" + ", ".join(ev.ABLATION_FIGURES) + "), per split:")
+        click.echo("rule ablation (" + ", ".join(ab.ABLATION_FIGURES) + "), per split:")
         for variant in next(iter(tables.values())):
             cells = "   ".join(f"{name} " + " ".join(f"{v:.3f}" for v in tables[name][variant].values()) for name in tables)
             click.echo(f"  {variant:<28} {cells}")
@@ -294,7 +296,7 @@ def evaluate(
         if name in earlier:
             click.echo(f"{name} against {compare_with}: " + compare(earlier[name], results[name]).summary(name == "dev"))
     if fit_abstention and "dev" in results:
-        best, curve = ev.fit_threshold(results["dev"])
+        best, curve = ab.fit_threshold(results["dev"])
         click.echo("abstention threshold on dev (threshold, items right, accuracy, correct refusals):")
         for threshold, right, accuracy, refusals in curve:
             click.echo(f"  {threshold:>8}  {right:>4}  {accuracy:.3f}  {refusals:.3f}" + ("  <- best" if threshold == best else ""))
@@ -305,9 +307,9 @@ def evaluate(
         for name, items in splits.items():
             reports[f"baseline {name}"] = run(f"baseline {name}", plain, items, itemised=False)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval.json").write_text(ev.report_json(reports), encoding="utf-8")
-    (out / "eval.md").write_text(ev.report_markdown(reports), encoding="utf-8")
-    header, rows = ev.figure_columns(reports)
+    (out / "eval.json").write_text(reporting.report_json(reports), encoding="utf-8")
+    (out / "eval.md").write_text(reporting.report_markdown(reports), encoding="utf-8")
+    header, rows = reporting.figure_columns(reports)
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     for row in (header, *rows):
         click.echo("  ".join(f"{str(cell):<{widths[0]}}" if i == 0 else f"{str(cell):>{widths[i]}}"

@@ -130,11 +130,12 @@ class Settings(BaseSettings):
         "asks for (a duration for 'how long', a number for 'how many', a date for 'when'); "
         "0 turns it off. Calibrated on the embedded e5, whose similarities span ~0.75-0.95.",
     )
-    evidence_per_language: int = Field(
-        2,
-        ge=0,
-        description="Evidence slots reserved for the best sentences of each language "
-        "(0: none), so a question in one language sees answers written in another.",
+    language_centring: bool = Field(
+        True,
+        description="Rank each article language's sentences by their similarity to the question "
+        "less that language's median similarity to it (a sample of up to 256 sentences per "
+        "language), so that sentences in the question's own language do not crowd out answers "
+        "written in another; false: one dense ranking over all languages.",
     )
     min_relevance: float | None = Field(
         None,

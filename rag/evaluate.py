@@ -25,7 +25,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import math
 import re
 import statistics
 from collections import defaultdict
@@ -44,7 +43,7 @@ RECALL_KS = (1, 3, 6)
 # takes 10-20 s on a slow 2-core CPU); `ragbot eval --update-ratchet` records
 # that sample's levels from the full run, so both are held.
 TEST_SAMPLE_EVERY = 12
-FINAL_STEP = "final"  # fused + per-language quota + named language: the ranking evidence is taken from
+FINAL_STEP = "final"  # fused, with a named article language first: the ranking evidence is taken from
 # Figures the ratchet holds at their best level; for these, lower is better.
 LOWER_IS_BETTER = ("false_refusals", "copied_sentences")
 FIGURES = (
@@ -252,89 +251,6 @@ RATES: dict[str, tuple[Callable[[GoldItem], bool], Callable[[ItemResult], bool]]
 }
 
 
-def without_rules(
-    results: list[ItemResult], dropped: frozenset[str] = frozenset(), threshold: float | None = None
-) -> list[ItemResult]:
-    """The results as they would be with the rules in ``dropped`` switched off
-    (and, given ``threshold``, abstention at that threshold), from one run.
-
-    Every rule (a gate, abstention, a verify check) only turns a draft into
-    a refusal, so an answer without some rules is its draft unless one of
-    the remaining rules fired. Needs the engine's decisions (``explain``).
-    """
-    from dataclasses import replace
-
-    from rag.answer import refusal_text
-
-    rescored = []
-    for result in results:
-        decision = result.decision
-        if decision is None:
-            rescored.append(result)
-            continue
-        fired = [rule for rule in decision.fired if rule not in dropped and rule != "abstain"]
-        score = decision.abstain_score
-        limit = threshold if threshold is not None else getattr(decision, "threshold", 0.0)
-        if "abstain" not in dropped and score is not None and score > limit:
-            fired.append("abstain")
-        refused = bool(fired) or not decision.draft_text
-        answer = replace(
-            result.answer,
-            answer=refusal_text(result.answer.language) if refused else decision.draft_text,
-            refused=refused,
-            citations=[] if refused else decision.draft_citations,
-        )
-        again = score_item(result.item, answer, result.retrieved, getattr(result, "corpus_texts", {}))
-        again.answering, again.decision = result.answering, decision
-        rescored.append(again)
-    return rescored
-
-
-ABLATION_FIGURES = ("answer_accuracy", "false_refusals", "correct_refusals", "gold_source_cited", "answer_language")
-
-
-def rules_fired(results: list[ItemResult]) -> list[str]:
-    """Every rule that refused at least one draft in ``results``, in a stable order."""
-    seen: dict[str, None] = {}
-    for result in results:
-        for rule in getattr(result.decision, "fired", []):
-            seen.setdefault(rule, None)
-    return list(seen)
-
-
-def ablation(results: list[ItemResult], rules: list[str]) -> dict[str, dict[str, float]]:
-    """Figures with every rule ("all rules"), and with each of ``rules`` switched off."""
-    rows = {"all rules": summarise(without_rules(results))}
-    for rule in rules:
-        rows[f"without {rule}"] = summarise(without_rules(results, frozenset([rule])))
-    rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain"}))
-    return {name: {f: figures[f] for f in ABLATION_FIGURES} for name, figures in rows.items()}
-
-
-def fit_threshold(results: list[ItemResult]) -> tuple[float, list[tuple[float, int, float, float]]]:
-    """The abstention threshold under which most items of ``results`` are right.
-
-    Each question counts once, answerable or not: a sum of rates (accuracy +
-    correct refusals) would weigh each of dev's 22 unanswerable questions
-    three times as much as each of its 70 answerable ones, and drove the
-    threshold to refuse half the answerable questions of a held-out split.
-    Candidates are the midpoints between the observed scores (and one below
-    and above all of them); ties go to the threshold nearest 0. Returns the
-    best and the whole curve as (threshold, items right, accuracy, correct
-    refusals).
-    """
-    scores = sorted({r.decision.abstain_score for r in results if getattr(r.decision, "abstain_score", None) is not None})
-    candidates = [scores[0] - 1.0] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 1.0] if scores else [0.0]
-    curve = []
-    for threshold in candidates:
-        rescored = without_rules(results, threshold=threshold)
-        figures = summarise(rescored)
-        right = sum(1 for r in rescored if r.correct)
-        curve.append((round(threshold, 3), right, figures["answer_accuracy"], figures["correct_refusals"]))
-    best = max(curve, key=lambda point: (point[1], -abs(point[0])))
-    return best[0], curve
-
-
 def summarise(results: list[ItemResult]) -> dict[str, float]:
     totals = [r.answer.timings_ms.get("total", 0.0) for r in results]
     figures: dict[str, float] = {"items": len(results)}
@@ -455,125 +371,6 @@ def raise_ratchet(figures: dict[str, float], ratchet: dict[str, float]) -> dict[
     return raised
 
 
-def build_report(results: list[ItemResult], backend: dict[str, str], itemised: bool = True) -> dict:
-    """Everything ``ragbot eval`` writes for one split: figures, breakdowns,
-    steps and, when ``itemised`` (the dev split only), the items themselves.
-
-    The frozen test split is reported in aggregate only, so that nobody
-    tunes on its failures one by one.
-    """
-    report = {
-        "figures": summarise(results),
-        "intervals": intervals(results),  # 95%, Wilson: how far a figure is from noise
-        "by_language": breakdown(results, "language"),
-        "by_type": breakdown(results, "type"),
-        "retrieval_steps": retrieval_steps(results),
-        "backend": backend,
-    }
-    if itemised:
-        report["items"] = [result_dict(r) for r in results]
-    return report
-
-
-def gap(dev: dict[str, float], test: dict[str, float]) -> dict[str, float]:
-    """dev minus test for every figure both have (how much of dev is fit).
-
-    >>> gap({"answer_accuracy": 0.9, "items": 92}, {"answer_accuracy": 0.6, "items": 88})
-    {'answer_accuracy': 0.3}
-    """
-    return {
-        name: round(dev[name] - test[name], 3)
-        for name in dev
-        if name in test and name != "items" and isinstance(dev[name], (int, float))
-    }
-
-
-def figure_columns(reports: dict[str, dict]) -> tuple[list[str], list[list]]:
-    """A header and rows: one column per report (split), plus dev−test when
-    both are there. A rate shows its 95% interval: ``0.531 [0.41, 0.65]``."""
-    names = list(next(iter(reports.values()))["figures"])
-    header = ["figure", *reports]
-    with_gap = "dev" in reports and "test" in reports
-    differences = gap(reports["dev"]["figures"], reports["test"]["figures"]) if with_gap else {}
-    if with_gap:
-        header.append("gap (dev − test)")
-
-    def cell(report: dict, name: str) -> object:
-        value = report["figures"].get(name, "")
-        low, high = report.get("intervals", {}).get(name, (None, None))
-        return value if low is None else f"{value} [{low:.2f}, {high:.2f}]"
-
-    rows = []
-    for name in names:
-        row = [name, *(cell(report, name) for report in reports.values())]
-        if with_gap:
-            row.append(differences.get(name, ""))
-        rows.append(row)
-    return header, rows
-
-
-def _table(header: list[str], rows: list[list]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-
-
-def report_markdown(reports: dict[str, dict]) -> str:
-    """The reports (by split name: "dev", "test", "baseline dev", ...) as Markdown, side by side."""
-    lines = ["# ragbot evaluation", ""]
-    lines += _table(*figure_columns(reports))
-    for split, report in reports.items():
-        for title, key in (("language", "by_language"), ("question type", "by_type")):
-            lines += ["", f"## {split}: by {title}", ""]
-            lines += _table(
-                ["group", "items", "correct", "answer language"],
-                [[g, v["items"], v["correct"], v["language"]] for g, v in report[key].items()],
-            )
-        lines += ["", f"## {split}: retrieval steps", "", "Share of answerable questions with a sentence "
-                  "of a gold article (recall@k), and with a sentence of a gold article holding "
-                  "every expected fact (answer@k), among the top k of each step.", ""]
-        lines += _table(
-            ["step", *(f"recall@{k}" for k in RECALL_KS), *(f"answer@{k}" for k in RECALL_KS)],
-            [[step, *recalls.values()] for step, recalls in report["retrieval_steps"].items()],
-        )
-    for split, report in reports.items():
-        if "items" not in report:
-            continue
-        lines += ["", f"## {split}: failures", ""]
-        for item in report["items"]:
-            if item["failures"]:
-                lines.append(
-                    f"- **{item['id']}** ({item['language']}, {item['type']}) "
-                    f"{item['answer']['question']} → {item['answer']['answer']!r}: "
-                    f"{', '.join(item['failures'])}"
-                )
-    return "\n".join(lines) + "\n"
-
-
-def report_json(report: dict) -> str:
-    return json.dumps(report, ensure_ascii=False, indent=1)
-
-
-def result_dict(r: ItemResult) -> dict:
-    row = {
-        "id": r.item.id,
-        "type": r.item.type,
-        "language": r.item.language,
-        "correct": r.correct,
-        "failures": r.failures,
-        "retrieved_sources": r.retrieved[FINAL_STEP][:10],
-        "answer": r.answer.to_dict(),
-    }
-    decision = r.decision
-    if decision is not None:
-        row["decision"] = {
-            "fired": list(decision.fired),
-            "abstain_score": decision.abstain_score,
-            "draft": decision.draft_text,
-        }
-    return row
-
-
-
 def corpus_texts_of(corpus_dir: Path) -> dict[str, str]:
     """Every ingestible file's text by source name (skipped files are left out)."""
     texts = {}
@@ -592,7 +389,7 @@ def run_gold(
 
     With ``explain`` the engine generates a draft even where a rule refuses
     (answers are the same; refused ones cost more time), so that
-    :func:`without_rules` can switch each rule off afterwards.
+    :func:`rag.ablation.without_rules` can switch each rule off afterwards.
 
     The corpus is decoded exactly as ingestion decodes it, so the verbatim
     check compares quotes against the same text their offsets point into.

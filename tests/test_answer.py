@@ -84,10 +84,10 @@ def test_the_chosen_sentence_becomes_a_verbatim_citation(seeded_store: Path, nan
 
 
 def test_two_sentences_are_cited_in_the_models_order(seeded_store: Path, nano_e5) -> None:
-    chat = ScriptedChat(citing("Samstag", "On Saturday, for three hours.", "three hours"))
+    chat = ScriptedChat(citing("Peskov", "Peskov confirmed the talks, which lasted three hours.", "three hours"))
     answer = engine_with(seeded_store, nano_e5, chat).ask("How long did the talks in Moscow last?")
-    assert answer.answer == "On Saturday, for three hours [1, 2]."
-    assert ["Samstag" in answer.citations[0].quote, "three hours" in answer.citations[1].quote] == [True, True]
+    assert answer.answer == "Peskov confirmed the talks, which lasted three hours [1, 2]."
+    assert ["Peskov" in answer.citations[0].quote, "three hours" in answer.citations[1].quote] == [True, True]
 
 
 @pytest.mark.parametrize(("score", "refused"), [(0.5, True), (-0.5, False)])
@@ -162,7 +162,7 @@ def test_verify(text: str, chosen: list[int], question: str, language: str, fail
 def test_a_number_its_chosen_sentence_does_not_hold_is_refused(seeded_store: Path, nano_e5) -> None:
     # The model names a sentence on the topic, then writes the number of another:
     # the citation would not support the answer, so there is none.
-    chat = ScriptedChat(citing("Samstag", "The talks lasted about three hours."))
+    chat = ScriptedChat(citing("Peskov", "The talks lasted about three hours."))
     engine = engine_with(seeded_store, nano_e5, chat)
     answer = engine.ask("How long did the talks in Moscow last?")
     assert answer.refused and answer.citations == []

@@ -8,21 +8,20 @@ from pathlib import Path
 import pytest
 
 from rag.answer import Answer, Citation
+from rag.ablation import fit_threshold, without_rules
 from rag.errors import ConfigError
+from rag.eval_report import gap
 from rag.evaluate import (
     TEST_SAMPLE_EVERY,
     GoldItem,
     ItemResult,
     check_frozen,
     check_ratchet,
-    fit_threshold,
-    gap,
     load_gold,
     load_results,
     retrieval_steps,
     score_item,
     summarise,
-    without_rules,
 )
 from rag.significance import compare
 

@@ -1,0 +1,96 @@
+"""What each refusal rule is worth, from one evaluation run.
+
+Every rule (a gate before the model, abstention, a verify check) only turns
+a draft into a refusal, and the evaluation runs the engine with
+``explain`` on, so each item keeps its draft and the rules that fired.
+:func:`without_rules` re-scores the run as if some rules were off (or
+abstention had another threshold); :func:`ablation` makes the README's
+rules table from it and :func:`fit_threshold` the abstention curve.
+"""
+
+from __future__ import annotations
+
+from rag.evaluate import ItemResult, score_item, summarise
+
+
+def without_rules(
+    results: list[ItemResult], dropped: frozenset[str] = frozenset(), threshold: float | None = None
+) -> list[ItemResult]:
+    """The results as they would be with the rules in ``dropped`` switched off
+    (and, given ``threshold``, abstention at that threshold), from one run.
+
+    Every rule (a gate, abstention, a verify check) only turns a draft into
+    a refusal, so an answer without some rules is its draft unless one of
+    the remaining rules fired. Needs the engine's decisions (``explain``).
+    """
+    from dataclasses import replace
+
+    from rag.answer import refusal_text
+
+    rescored = []
+    for result in results:
+        decision = result.decision
+        if decision is None:
+            rescored.append(result)
+            continue
+        fired = [rule for rule in decision.fired if rule not in dropped and rule != "abstain"]
+        score = decision.abstain_score
+        limit = threshold if threshold is not None else getattr(decision, "threshold", 0.0)
+        if "abstain" not in dropped and score is not None and score > limit:
+            fired.append("abstain")
+        refused = bool(fired) or not decision.draft_text
+        answer = replace(
+            result.answer,
+            answer=refusal_text(result.answer.language) if refused else decision.draft_text,
+            refused=refused,
+            citations=[] if refused else decision.draft_citations,
+        )
+        again = score_item(result.item, answer, result.retrieved, getattr(result, "corpus_texts", {}))
+        again.answering, again.decision = result.answering, decision
+        rescored.append(again)
+    return rescored
+
+
+ABLATION_FIGURES = ("answer_accuracy", "false_refusals", "correct_refusals", "gold_source_cited", "answer_language")
+
+
+def rules_fired(results: list[ItemResult]) -> list[str]:
+    """Every rule that refused at least one draft in ``results``, in a stable order."""
+    seen: dict[str, None] = {}
+    for result in results:
+        for rule in getattr(result.decision, "fired", []):
+            seen.setdefault(rule, None)
+    return list(seen)
+
+
+def ablation(results: list[ItemResult], rules: list[str]) -> dict[str, dict[str, float]]:
+    """Figures with every rule ("all rules"), and with each of ``rules`` switched off."""
+    rows = {"all rules": summarise(without_rules(results))}
+    for rule in rules:
+        rows[f"without {rule}"] = summarise(without_rules(results, frozenset([rule])))
+    rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain"}))
+    return {name: {f: figures[f] for f in ABLATION_FIGURES} for name, figures in rows.items()}
+
+
+def fit_threshold(results: list[ItemResult]) -> tuple[float, list[tuple[float, int, float, float]]]:
+    """The abstention threshold under which most items of ``results`` are right.
+
+    Each question counts once, answerable or not: a sum of rates (accuracy +
+    correct refusals) would weigh each of dev's 22 unanswerable questions
+    three times as much as each of its 70 answerable ones, and drove the
+    threshold to refuse half the answerable questions of a held-out split.
+    Candidates are the midpoints between the observed scores (and one below
+    and above all of them); ties go to the threshold nearest 0. Returns the
+    best and the whole curve as (threshold, items right, accuracy, correct
+    refusals).
+    """
+    scores = sorted({r.decision.abstain_score for r in results if getattr(r.decision, "abstain_score", None) is not None})
+    candidates = [scores[0] - 1.0] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 1.0] if scores else [0.0]
+    curve = []
+    for threshold in candidates:
+        rescored = without_rules(results, threshold=threshold)
+        figures = summarise(rescored)
+        right = sum(1 for r in rescored if r.correct)
+        curve.append((round(threshold, 3), right, figures["answer_accuracy"], figures["correct_refusals"]))
+    best = max(curve, key=lambda point: (point[1], -abs(point[0])))
+    return best[0], curve

@@ -1,0 +1,143 @@
+"""What ``ragbot eval`` writes and prints: one report per split, side by side.
+
+A report holds a split's figures with their 95% intervals, breakdowns by
+language and question type, the retrieval steps and, for dev only, every
+item. :func:`figure_columns` lays the splits out in columns with the gap
+(dev minus test) after them; :func:`report_markdown` renders the whole for
+``eval.md``.
+
+>>> gap({"answer_accuracy": 0.9, "items": 92}, {"answer_accuracy": 0.6, "items": 88})
+{'answer_accuracy': 0.3}
+"""
+
+from __future__ import annotations
+
+import json
+
+from rag.evaluate import (
+    FINAL_STEP,
+    RECALL_KS,
+    ItemResult,
+    breakdown,
+    intervals,
+    retrieval_steps,
+    summarise,
+)
+
+
+def build_report(results: list[ItemResult], backend: dict[str, str], itemised: bool = True) -> dict:
+    """Everything ``ragbot eval`` writes for one split: figures, breakdowns,
+    steps and, when ``itemised`` (the dev split only), the items themselves.
+
+    The frozen test split is reported in aggregate only, so that nobody
+    tunes on its failures one by one.
+    """
+    report = {
+        "figures": summarise(results),
+        "intervals": intervals(results),  # 95%, Wilson: how far a figure is from noise
+        "by_language": breakdown(results, "language"),
+        "by_type": breakdown(results, "type"),
+        "retrieval_steps": retrieval_steps(results),
+        "backend": backend,
+    }
+    if itemised:
+        report["items"] = [result_dict(r) for r in results]
+    return report
+
+
+def gap(dev: dict[str, float], test: dict[str, float]) -> dict[str, float]:
+    """dev minus test for every figure both have (how much of dev is fit).
+
+    >>> gap({"answer_accuracy": 0.9, "items": 92}, {"answer_accuracy": 0.6, "items": 88})
+    {'answer_accuracy': 0.3}
+    """
+    return {
+        name: round(dev[name] - test[name], 3)
+        for name in dev
+        if name in test and name != "items" and isinstance(dev[name], (int, float))
+    }
+
+
+def figure_columns(reports: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """A header and rows: one column per report (split), plus dev−test when
+    both are there. A rate shows its 95% interval: ``0.531 [0.41, 0.65]``."""
+    names = list(next(iter(reports.values()))["figures"])
+    header = ["figure", *reports]
+    with_gap = "dev" in reports and "test" in reports
+    differences = gap(reports["dev"]["figures"], reports["test"]["figures"]) if with_gap else {}
+    if with_gap:
+        header.append("gap (dev − test)")
+
+    def cell(report: dict, name: str) -> object:
+        value = report["figures"].get(name, "")
+        low, high = report.get("intervals", {}).get(name, (None, None))
+        return value if low is None else f"{value} [{low:.2f}, {high:.2f}]"
+
+    rows = []
+    for name in names:
+        row = [name, *(cell(report, name) for report in reports.values())]
+        if with_gap:
+            row.append(differences.get(name, ""))
+        rows.append(row)
+    return header, rows
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
+def report_markdown(reports: dict[str, dict]) -> str:
+    """The reports (by split name: "dev", "test", "baseline dev", ...) as Markdown, side by side."""
+    lines = ["# ragbot evaluation", ""]
+    lines += _table(*figure_columns(reports))
+    for split, report in reports.items():
+        for title, key in (("language", "by_language"), ("question type", "by_type")):
+            lines += ["", f"## {split}: by {title}", ""]
+            lines += _table(
+                ["group", "items", "correct", "answer language"],
+                [[g, v["items"], v["correct"], v["language"]] for g, v in report[key].items()],
+            )
+        lines += ["", f"## {split}: retrieval steps", "", "Share of answerable questions with a sentence "
+                  "of a gold article (recall@k), and with a sentence of a gold article holding "
+                  "every expected fact (answer@k), among the top k of each step.", ""]
+        lines += _table(
+            ["step", *(f"recall@{k}" for k in RECALL_KS), *(f"answer@{k}" for k in RECALL_KS)],
+            [[step, *recalls.values()] for step, recalls in report["retrieval_steps"].items()],
+        )
+    for split, report in reports.items():
+        if "items" not in report:
+            continue
+        lines += ["", f"## {split}: failures", ""]
+        for item in report["items"]:
+            if item["failures"]:
+                lines.append(
+                    f"- **{item['id']}** ({item['language']}, {item['type']}) "
+                    f"{item['answer']['question']} → {item['answer']['answer']!r}: "
+                    f"{', '.join(item['failures'])}"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: dict) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=1)
+
+
+def result_dict(r: ItemResult) -> dict:
+    row = {
+        "id": r.item.id,
+        "type": r.item.type,
+        "language": r.item.language,
+        "correct": r.correct,
+        "failures": r.failures,
+        "retrieved_sources": r.retrieved[FINAL_STEP][:10],
+        "answer": r.answer.to_dict(),
+    }
+    decision = r.decision
+    if decision is not None:
+        row["decision"] = {
+            "fired": list(decision.fired),
+            "abstain_score": decision.abstain_score,
+            "draft": decision.draft_text,
+        }
+    return row

@@ -1,0 +1,79 @@
+"""Retrieval across languages: an answer written in another language than the
+question reaches the evidence (a real Chroma store of the seeds, real e5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.retrieve import ChromaDense, language_shifts
+
+
+def _retriever(seeded_store: Path, nano_e5, **settings):
+    from rag.engine import Engine
+
+    class NoChat:  # retrieval only: the LLM is never asked
+        identity = "none"
+
+        def warm(self, messages) -> None:
+            pass
+
+    return Engine(Settings(storage_dir=seeded_store, **settings), NoChat(), nano_e5).retriever
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        # Questions written for this test (not from either split); the
+        # sentences that answer them are Norwegian.
+        ("What did Putin say was needed to end the war in Syria?", "nødvendige betingelsene"),
+        ("Hvad vil Rusland og Tyrkiet arbejde for ifølge Putin?", "dypere samordning"),
+    ],
+)
+def test_an_answer_in_another_language_ranks_higher_with_language_centring(
+    seeded_store: Path, nano_e5, question: str, fact: str
+) -> None:
+    def rank(centring: bool) -> int:
+        ranked = _retriever(seeded_store, nano_e5, language_centring=centring).retrieve(question).sentences
+        return next(i for i, sentence in enumerate(ranked) if fact in sentence.text)
+
+    assert rank(True) < Settings().evidence_k  # shown to the LLM
+    assert rank(True) < rank(False)
+
+
+def test_centring_leaves_the_relevance_gate_on_the_raw_similarity(seeded_store: Path, nano_e5) -> None:
+    """The gate refuses off-topic questions on e5's own similarity, which the shifts must not move."""
+    question = "What is the best recipe for apple pie?"
+    plain = _retriever(seeded_store, nano_e5, language_centring=False).retrieve(question)
+    centred = _retriever(seeded_store, nano_e5, language_centring=True).retrieve(question)
+    assert centred.top_similarity == pytest.approx(plain.top_similarity, abs=1e-6)
+
+
+class OneLanguageCollection:
+    """Chroma's query protocol over three fixed English sentences."""
+
+    def query(self, query_embeddings, n_results, where, include):
+        assert where is None  # one language: one plain query
+        rows = [("a", "The talks lasted three hours.", 0.10), ("b", "They met in Moscow.", 0.20)]
+        meta = {"source": "x.txt", "start": 0, "end": 1, "language": "en"}
+        return {
+            "ids": [[id_ for id_, _, _ in rows]],
+            "documents": [[text for _, text, _ in rows]],
+            "metadatas": [[meta for _ in rows]],
+            "distances": [[distance for _, _, distance in rows]],
+        }
+
+
+def test_one_language_store_is_ranked_by_similarity_alone() -> None:
+    samples = {"en": np.eye(2, dtype=np.float32)}
+    hits = ChromaDense(OneLanguageCollection(), lambda _: [1.0, 0.0], 2, samples).retrieve("How long?")
+    assert [hit.sentence.id for hit in hits] == ["a", "b"]
+    assert [hit.score for hit in hits] == [hit.similarity for hit in hits]
+
+
+def test_shifts_are_zero_when_languages_score_alike() -> None:
+    samples = {"da": np.array([[1.0, 0.0], [0.0, 1.0]]), "en": np.array([[0.0, 1.0], [1.0, 0.0]])}
+    assert language_shifts(np.array([0.6, 0.8]), samples) == {"da": 0.0, "en": 0.0}
