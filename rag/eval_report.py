@@ -5,9 +5,6 @@ language and question type, the retrieval steps and, for dev only, every
 item. :func:`figure_columns` lays the splits out in columns with the gap
 (dev minus test) after them; :func:`report_markdown` renders the whole for
 ``eval.md``.
-
->>> gap({"answer_accuracy": 0.9, "items": 92}, {"answer_accuracy": 0.6, "items": 88})
-{'answer_accuracy': 0.3}
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ class DenseHit:
 
 
 class ChromaDense:
-    """The ``top_k`` sentences nearest the question's embedding, straight from Chroma.
+    """The sentences nearest the question's embedding, straight from Chroma.
 
     The similarity is llama-index's for a cosine collection,
     ``exp(-distance)``, which the relevance floor was calibrated on.
@@ -169,9 +169,8 @@ class ChromaDense:
 
     Given ``samples`` (:func:`background_samples`), Chroma is asked once per
     article language and each hit is ranked by its similarity less its
-    language's shift (:func:`language_shifts`). On dev's answerable
-    questions this raised answer@1 from 0.588 to 0.719 and answer@4 from
-    0.798 to 0.868 (README, "Rules that remain").
+    language's shift (:func:`language_shifts`); the module docstring has
+    what that changed.
     """
 
     def __init__(
@@ -256,6 +255,7 @@ class HybridRetriever:
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)
+        # Before the cut: the raw best may rank below candidate_k once shifted.
         top_similarity = max((hit.similarity for hit in hits), default=0.0)
         hits = hits[: self._candidate_k]
         dense = self._typed_first(hits, query)

@@ -53,6 +53,19 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory, nano_e5) -> Path:
     return storage
 
 
+def retriever_over(seeded_store: Path, nano_e5, **settings):
+    """The engine's retriever over ``seeded_store`` with ``settings``; no LLM is loaded or asked."""
+    from rag.engine import Engine
+
+    class NoChat:
+        identity = "none"
+
+        def warm(self, messages) -> None:
+            pass
+
+    return Engine(Settings(storage_dir=seeded_store, **settings), NoChat(), nano_e5).retriever
+
+
 @pytest.fixture(scope="session")
 def qwen_engine(seeded_store: Path, nano_e5):
     """The real product: embedded Qwen 1.5B + e5 over seeds/ (loaded once)."""

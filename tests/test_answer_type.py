@@ -10,6 +10,8 @@ import pytest
 from rag.answer_type import answer_type, holds
 from rag.config import Settings
 
+from .conftest import retriever_over
+
 
 @pytest.mark.parametrize(
     ("question", "expected"),
@@ -69,19 +71,6 @@ def test_sentences_holding_an_answer_type(sentence: str, kind: str, language: st
     assert holds(sentence, kind, language) is expected
 
 
-def _retriever(seeded_store: Path, nano_e5, bonus: float):
-    from rag.engine import Engine
-
-    class NoChat:  # retrieval only: the LLM is never asked
-        identity = "none"
-
-        def warm(self, messages) -> None:
-            pass
-
-    settings = Settings(storage_dir=seeded_store, answer_type_bonus=bonus)
-    return Engine(settings, NoChat(), nano_e5).retriever
-
-
 @pytest.mark.parametrize(
     ("question", "fact"),
     [
@@ -93,7 +82,7 @@ def test_the_sentence_with_the_asked_for_duration_reaches_the_evidence(
     seeded_store: Path, nano_e5, question: str, fact: str
 ) -> None:
     def evidence_rank(bonus: float) -> int:
-        ranked = _retriever(seeded_store, nano_e5, bonus).retrieve(question).sentences
+        ranked = retriever_over(seeded_store, nano_e5, answer_type_bonus=bonus).retrieve(question).sentences
         return next(i for i, s in enumerate(ranked) if fact in s.text)
 
     assert evidence_rank(0.05) < Settings().evidence_k  # shown to the LLM

@@ -11,17 +11,7 @@ import pytest
 from rag.config import Settings
 from rag.retrieve import ChromaDense, language_shifts
 
-
-def _retriever(seeded_store: Path, nano_e5, **settings):
-    from rag.engine import Engine
-
-    class NoChat:  # retrieval only: the LLM is never asked
-        identity = "none"
-
-        def warm(self, messages) -> None:
-            pass
-
-    return Engine(Settings(storage_dir=seeded_store, **settings), NoChat(), nano_e5).retriever
+from .conftest import retriever_over
 
 
 @pytest.mark.parametrize(
@@ -37,7 +27,7 @@ def test_an_answer_in_another_language_ranks_higher_with_language_centring(
     seeded_store: Path, nano_e5, question: str, fact: str
 ) -> None:
     def rank(centring: bool) -> int:
-        ranked = _retriever(seeded_store, nano_e5, language_centring=centring).retrieve(question).sentences
+        ranked = retriever_over(seeded_store, nano_e5, language_centring=centring).retrieve(question).sentences
         return next(i for i, sentence in enumerate(ranked) if fact in sentence.text)
 
     assert rank(True) < Settings().evidence_k  # shown to the LLM
@@ -47,8 +37,8 @@ def test_an_answer_in_another_language_ranks_higher_with_language_centring(
 def test_centring_leaves_the_relevance_gate_on_the_raw_similarity(seeded_store: Path, nano_e5) -> None:
     """The gate refuses off-topic questions on e5's own similarity, which the shifts must not move."""
     question = "What is the best recipe for apple pie?"
-    plain = _retriever(seeded_store, nano_e5, language_centring=False).retrieve(question)
-    centred = _retriever(seeded_store, nano_e5, language_centring=True).retrieve(question)
+    plain = retriever_over(seeded_store, nano_e5, language_centring=False).retrieve(question)
+    centred = retriever_over(seeded_store, nano_e5, language_centring=True).retrieve(question)
     assert centred.top_similarity == pytest.approx(plain.top_similarity, abs=1e-6)
 
 
