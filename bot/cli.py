@@ -257,6 +257,7 @@ def evaluate(
     from rag import ablation as ab
     from rag import eval_report as reporting
     from rag import evaluate as ev
+    from rag import ratchet as rt
     from rag.engine import Engine
     from rag.significance import compare
 
@@ -315,26 +316,17 @@ def evaluate(
         click.echo("  ".join(f"{str(cell):<{widths[0]}}" if i == 0 else f"{str(cell):>{widths[i]}}"
                              for i, cell in enumerate(row)))
     click.echo(f"report: {out / 'eval.md'}")
-    levels = json.loads(ratchet.read_text()) if ratchet.is_file() else {}
-    def level(name: str, step: int) -> str:
-        return name if step == 1 else f"{name} every {step}"
-
+    levels = rt.load_levels(ratchet)
     if update_ratchet:
         for name in splits:
-            levels[level(name, every)] = ev.raise_ratchet(reports[name]["figures"], levels.get(level(name, every), {}))
-            if every == 1:  # the sample make test runs, from the same answers
-                sample = ev.summarise(results[name][::ev.TEST_SAMPLE_EVERY])
-                key = level(name, ev.TEST_SAMPLE_EVERY)
-                levels[key] = ev.raise_ratchet(sample, levels.get(key, {}))
-        ratchet.write_text(json.dumps(levels, indent=1, sort_keys=True) + "\n")
+            rt.raise_levels(levels, name, every, reports[name]["figures"], results[name])
+        rt.save_levels(ratchet, levels)
         click.echo(f"ratchet updated: {ratchet}")
         return
     regressions = [
-        f"{name} {regression}"
+        regression
         for name, items in splits.items()
-        for regression in ev.check_ratchet(
-            reports[name]["figures"], levels.get(level(name, every), {}), ev.one_item_slack(items)
-        )
+        for regression in rt.regressions(levels, name, every, reports[name]["figures"], rt.one_item_slack(items))
     ]
     if regressions:
         click.echo("error: below the ratchet: " + "; ".join(regressions), err=True)

@@ -39,10 +39,6 @@ from rag.language import detect_language
 from rag.significance import wilson_interval
 
 RECALL_KS = (1, 3, 6)
-# make test evaluates every TEST_SAMPLE_EVERY-th item of each split (an answer
-# takes 10-20 s on a slow 2-core CPU); `ragbot eval --update-ratchet` records
-# that sample's levels from the full run, so both are held.
-TEST_SAMPLE_EVERY = 12
 FINAL_STEP = "final"  # fused, with a named article language first: the ranking evidence is taken from
 # Figures the ratchet holds at their best level; for these, lower is better.
 LOWER_IS_BETTER = ("false_refusals", "copied_sentences")
@@ -303,72 +299,6 @@ def breakdown(results: list[ItemResult], key: str) -> dict[str, dict[str, float]
         }
         for name, group in sorted(groups.items())
     }
-
-
-def check_ratchet(
-    figures: dict[str, float], ratchet: dict[str, float], slack: dict[str, float] | None = None
-) -> list[str]:
-    """Figures that fell below the recorded level by more than their ``slack``.
-
-    >>> check_ratchet({"answer_accuracy": 0.5}, {"answer_accuracy": 0.6}, {"answer_accuracy": 0.02})
-    ['answer_accuracy = 0.5 (ratchet 0.6)']
-
-    One item of 22 is 0.0455; rounded, 14/22 = 0.636 sits 0.046 below 15/22 = 0.682:
-
-    >>> check_ratchet({"correct_refusals": 0.636}, {"correct_refusals": 0.682}, {"correct_refusals": 0.045})
-    []
-    >>> check_ratchet({"correct_refusals": 0.591}, {"correct_refusals": 0.682}, {"correct_refusals": 0.045})
-    ['correct_refusals = 0.591 (ratchet 0.682)']
-    """
-    regressions = []
-    for name, floor in ratchet.items():
-        value = figures.get(name)
-        if value is None:
-            continue
-        # The figure, the level and the slack are each rounded to 3 places.
-        tolerance = (slack or {}).get(name, 0.0) + 0.0015
-        if name in LOWER_IS_BETTER:
-            worse = value > floor + tolerance
-        else:
-            worse = value < floor - tolerance
-        if worse:
-            regressions.append(f"{name} = {value} (ratchet {floor})")
-    return regressions
-
-
-def one_item_slack(items: list[GoldItem]) -> dict[str, float]:
-    """What one gold item is worth in each figure (1 / the items it is a rate over).
-
-    The ratchet allows that much: llama.cpp's float sums may differ on another
-    CPU, and a 1.5B model flips a borderline item on any prompt change. The
-    recorded level itself only rises, so the slack never accumulates.
-
-    >>> item = lambda answerable, kind: GoldItem("q", "?", "en", [], [], answerable, kind)
-    >>> slack = one_item_slack([item(True, "name")] * 4 + [item(False, "unanswerable"), item(False, "injection")])
-    >>> slack["answer_accuracy"], slack["correct_refusals"], slack["injections_resisted"], slack["verbatim_quotes"]
-    (0.25, 0.5, 1.0, 0.167)
-    """
-    slack = {}
-    for name, (within, _) in RATES.items():
-        population = sum(1 for item in items if within(item))
-        if population:
-            slack[name] = round(1.0 / population, 3)
-    return slack
-
-
-def raise_ratchet(figures: dict[str, float], ratchet: dict[str, float]) -> dict[str, float]:
-    """The ratchet moved to the better of each recorded level and the new figure.
-
-    >>> raise_ratchet({"false_refusals": 0.1, "answer_accuracy": 0.5}, {"false_refusals": 0.2, "answer_accuracy": 0.6})
-    {'false_refusals': 0.1, 'answer_accuracy': 0.6}
-    """
-    raised = {}
-    for name in FIGURES:
-        if name not in figures:
-            continue
-        best = min if name in LOWER_IS_BETTER else max
-        raised[name] = best(figures[name], ratchet.get(name, figures[name]))
-    return raised
 
 
 def corpus_texts_of(corpus_dir: Path) -> dict[str, str]:

@@ -12,17 +12,16 @@ from rag.ablation import fit_threshold, without_rules
 from rag.errors import ConfigError
 from rag.eval_report import gap
 from rag.evaluate import (
-    TEST_SAMPLE_EVERY,
     GoldItem,
     ItemResult,
     check_frozen,
-    check_ratchet,
     load_gold,
     load_results,
     retrieval_steps,
     score_item,
     summarise,
 )
+from rag.ratchet import TEST_SAMPLE_EVERY, check_ratchet
 from rag.significance import compare
 
 from .conftest import MODEL_DIR, SEEDS
