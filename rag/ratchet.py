@@ -7,7 +7,7 @@ never falls, except by a commit that rewrites the file and says why); a run
 fails when a figure falls below its level by more than one item's worth.
 
 >>> levels = {}
->>> raise_levels(levels, "dev", 12, {"answer_accuracy": 0.5}, None)
+>>> raise_levels(levels, "dev", 12, {"answer_accuracy": 0.5}, results=[])
 >>> levels
 {'dev every 12': {'answer_accuracy': 0.5}}
 >>> slack = {"answer_accuracy": 0.1}  # one item of ten
@@ -45,6 +45,7 @@ def load_levels(path: Path) -> dict[str, dict[str, float]]:
 
 
 def save_levels(path: Path, levels: dict[str, dict[str, float]]) -> None:
+    """Write the levels, keys sorted, so that a raised level shows as a one-line diff."""
     path.write_text(json.dumps(levels, indent=1, sort_keys=True) + "\n")
 
 
@@ -53,13 +54,13 @@ def raise_levels(
     split: str,
     every: int,
     figures: dict[str, float],
-    results: list[ItemResult] | None,
+    results: list[ItemResult],
 ) -> None:
     """Raise ``split``'s levels to ``figures``; from a full run (``every`` 1)
     also the levels of the sample ``make test`` runs, from the same answers."""
     key = level_key(split, every)
     levels[key] = raise_ratchet(figures, levels.get(key, {}))
-    if every == 1 and results is not None:
+    if every == 1:
         sample_key = level_key(split, TEST_SAMPLE_EVERY)
         levels[sample_key] = raise_ratchet(summarise(results[::TEST_SAMPLE_EVERY]), levels.get(sample_key, {}))
 
