@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.retrieve import ChromaDense, language_shifts
+from rag.retrieve import BM25Index, ChromaDense, language_shifts
+from rag.store import StoredSentence
 
 from .conftest import retriever_over
 
@@ -67,3 +68,27 @@ def test_one_language_store_is_ranked_by_similarity_alone() -> None:
 def test_shifts_are_zero_when_languages_score_alike() -> None:
     samples = {"da": np.array([[1.0, 0.0], [0.0, 1.0]]), "en": np.array([[0.0, 1.0], [1.0, 0.0]])}
     assert language_shifts(np.array([0.6, 0.8]), samples) == {"da": 0.0, "en": 0.0}
+
+
+def _sentence(number: int, text: str, language: str) -> StoredSentence:
+    return StoredSentence(str(number), "a.txt", 0, len(text), text, language, "", "", number)
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("Hvor længe varede mødet?", ["1"]),  # shared words find their sentence
+        ("the killed soldiers", ["2"]),  # across the sentence's words, lower-cased
+        ("i at og der", []),  # stopwords of every corpus language match nothing
+        ("", []),
+    ],
+)
+def test_bm25_matches_words_not_stopwords(query: str, found: list[str]) -> None:
+    index = BM25Index(
+        [
+            _sentence(1, "Mødet i Moskva varede tre timer, og det var godt.", "da"),
+            _sentence(2, "34 Turkish soldiers were killed in the strike.", "en"),
+            _sentence(3, "Die Gespräche dauerten zwei Stunden.", "de"),
+        ]
+    )
+    assert [sentence.id for sentence in index.search(query, 3)] == found
