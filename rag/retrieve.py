@@ -33,6 +33,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from rag.answer_type import answer_type, holds
 from rag.config import Settings
 from rag.names import named_language
 from rag.store import StoredSentence, stored
+
+if TYPE_CHECKING:
+    import bm25s
 
 RRF_K = 60
 
@@ -79,8 +83,8 @@ def stopwords() -> tuple[str, ...]:
     not match an English sentence on "i" or "at"."""
     from bm25s import stopwords as lists
 
-    words = set(lists.STOPWORDS_EN) | set(lists.STOPWORDS_DANISH)
-    return tuple(sorted(words | set(lists.STOPWORDS_NORWEGIAN) | set(lists.STOPWORDS_GERMAN)))
+    languages = (lists.STOPWORDS_EN, lists.STOPWORDS_DANISH, lists.STOPWORDS_NORWEGIAN, lists.STOPWORDS_GERMAN)
+    return tuple(sorted(set().union(*languages)))
 
 
 def _tokenize(texts: list[str]) -> list[list[str]]:
@@ -99,10 +103,10 @@ class BM25Index:
 
     def __init__(self, sentences: list[StoredSentence]) -> None:
         self.sentences = sentences
-        self._index = None
+        self._index: bm25s.BM25 | None = None
 
     @property
-    def _bm25(self):
+    def _bm25(self) -> bm25s.BM25:
         if self._index is None:
             import bm25s
 
