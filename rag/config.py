@@ -108,7 +108,14 @@ class Settings(BaseSettings):
         "Off by default: on the 2-core reference machine repacking made loading 1-4 s slower "
         "and prompt evaluation slower too (150 vs 230 tokens/s).",
     )
-    max_answer_tokens: int = Field(200, ge=16, description="Cap on generated tokens per answer.")
+    max_answer_tokens: int = Field(
+        96,
+        ge=16,
+        description=(
+            "Cap on generated tokens per answer: above dev's longest right reply (77), low enough that a"
+            " reply looping to the cap does not keep a question waiting long (README, Configuration)."
+        ),
+    )
 
     # --- retrieval and questions -------------------------------------------
     evidence_k: int = Field(
