@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -103,16 +103,14 @@ class BM25Index:
 
     def __init__(self, sentences: list[StoredSentence]) -> None:
         self.sentences = sentences
-        self._index: bm25s.BM25 | None = None
 
-    @property
+    @cached_property
     def _bm25(self) -> bm25s.BM25:
-        if self._index is None:
-            import bm25s
+        import bm25s
 
-            self._index = bm25s.BM25()
-            self._index.index(_tokenize([s.text for s in self.sentences]), show_progress=False)
-        return self._index
+        index = bm25s.BM25()
+        index.index(_tokenize([s.text for s in self.sentences]), show_progress=False)
+        return index
 
     def search(self, query: str, k: int) -> list[StoredSentence]:
         tokens = _tokenize([query])
