@@ -49,6 +49,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     backend: dict[str, str] = field(default_factory=dict)
     # prompt_tokens (all of every call's prompt, cached prefix included),
+    # cached_prompt_tokens (of those, the ones found in the KV cache),
     # completion_tokens and model_calls of this answer
     usage: dict[str, int] = field(default_factory=dict)
 

@@ -312,6 +312,7 @@ class Engine:
                 "total": round((time.perf_counter() - started) * 1000, 1),
             },
             backend=self.backend,
-            usage=decision.usage or {"prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0},
+            usage=decision.usage
+            or {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0},
         )
         return answer, retrieved

@@ -254,11 +254,15 @@ def summarise(results: list[ItemResult]) -> dict[str, float]:
         figures[name] = _rate(values)
     figures["latency_p50_ms"] = round(statistics.median(totals), 1) if totals else 0.0
     figures["latency_p95_ms"] = _percentile(totals, 0.95)
-    # Cost per answer: what the model reads (the cached prompt prefix is not
-    # counted) and how many times it is called.
-    prompts = [r.answer.usage.get("prompt_tokens", 0) for r in results if r.answer.usage]
-    calls = [r.answer.usage.get("model_calls", 0) for r in results if r.answer.usage]
+    # Cost per answer: what the model reads (all of the prompt, and the part
+    # not found in the KV cache, which is what takes time) and how many
+    # times it is called.
+    used = [r.answer.usage for r in results if r.answer.usage]
+    prompts = [u.get("prompt_tokens", 0) for u in used]
+    computed = [u.get("prompt_tokens", 0) - u.get("cached_prompt_tokens", 0) for u in used]
+    calls = [u.get("model_calls", 0) for u in used]
     figures["prompt_tokens_p50"] = round(statistics.median(prompts), 1) if prompts else 0.0
+    figures["computed_prompt_tokens_p50"] = round(statistics.median(computed), 1) if computed else 0.0
     figures["model_calls_mean"] = round(statistics.mean(calls), 2) if calls else 0.0
     figures["model_calls_max"] = max(calls, default=0)
     return figures

@@ -234,7 +234,11 @@ class LlamaCppChat:
         generated = 0
         first_token_at: float | None = None
         with self._lock:
-            prompt_tokens = len(self._llama.tokenize(prompt.encode("utf-8"), special=True))
+            tokens = self._llama.tokenize(prompt.encode("utf-8"), special=True)
+            llama = self._llama
+            # What llama.cpp will find in its KV cache (the rules and examples):
+            # only the rest is computed for this answer.
+            cached = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
             greedy = None if self._grammar else GreedyGrammar(self._llama, ANSWER_GRAMMAR)
             chunks = self._llama.create_completion(
                 prompt=prompt,
@@ -257,7 +261,12 @@ class LlamaCppChat:
                 if greedy:
                     greedy.close()
         evidence, text = parse_reply(PREFILL + stream.reply, evidence_count)
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": generated, "model_calls": 1}
+        usage = {
+            "prompt_tokens": len(tokens),
+            "cached_prompt_tokens": cached,
+            "completion_tokens": generated,
+            "model_calls": 1,
+        }
         return Draft(evidence, text, decided.get("score"), usage, first_token_at)
 
     @property
@@ -333,7 +342,8 @@ class OllamaChat:
 
         client = answer_client(self._settings)
         stream = AnswerStream(on_text)
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "model_calls": 1}
+        # Ollama reports what it evaluated, not what its own cache held.
+        usage = {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 1}
         with translated_errors(self._settings, self._settings.ollama_llm_model):
             for chunk in client.chat(
                 model=self._settings.ollama_llm_model,

@@ -71,6 +71,9 @@ def test_cli_json_contract_with_real_models(seeded_store) -> None:
     assert answer["backend"] == {"llm": "embedded:qwen2.5-coder-1.5b", "embedding": "embedded:multilingual-e5-small-q4"}
     assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
     assert answer["usage"]["model_calls"] == 1 and answer["usage"]["prompt_tokens"] > 400
+    # The rules and worked examples come from the prefix cache: only the
+    # evidence and the question are computed for the answer.
+    assert 300 < answer["usage"]["cached_prompt_tokens"] < answer["usage"]["prompt_tokens"]
     citation = answer["citations"][0]
     assert citation["source"] == "002_13223fc3fbf5ac4f.txt"
     text = (SEEDS / citation["source"]).read_text(encoding="utf-8")

@@ -68,6 +68,19 @@ def test_refusal_scoring_and_summary() -> None:
     assert figures["recall@1"] == 0.0 and figures["recall@3"] == 1.0
 
 
+def test_cost_counts_the_whole_prompt_and_the_part_computed() -> None:
+    def answered(prompt: int, cached: int) -> Answer:
+        answer = _answer("The talks lasted three hours.")
+        answer.usage = {"prompt_tokens": prompt, "cached_prompt_tokens": cached, "completion_tokens": 9, "model_calls": 1}
+        return answer
+
+    answers = [answered(700, 500), answered(760, 500), answered(800, 0)]
+    figures = summarise([score_item(GOLD_ITEM, answer, {"final": []}, {}) for answer in answers])
+    assert figures["prompt_tokens_p50"] == 760
+    assert figures["computed_prompt_tokens_p50"] == 260  # of 200, 260 and 800
+    assert figures["model_calls_mean"] == 1
+
+
 def test_retrieval_steps_tell_the_answering_sentence_from_its_article() -> None:
     # Both steps rank a sentence of the gold article first; only "typed" ranks
     # the sentence that holds the answer within the top 3.

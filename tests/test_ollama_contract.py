@@ -52,7 +52,7 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
 
     assert "".join(streamed) == "The talks took place in Moscow."  # the answer, streamed without its JSON
     assert len(streamed) > 1
-    assert answer.usage == {"prompt_tokens": 10, "completion_tokens": 5, "model_calls": 1}
+    assert answer.usage == {"prompt_tokens": 10, "cached_prompt_tokens": 0, "completion_tokens": 5, "model_calls": 1}
     chats = [body for path, body in server.requests if path == "/api/chat"]
     assert len(chats) == 1
     assert chats[0]["stream"] is True
