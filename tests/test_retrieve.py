@@ -3,6 +3,7 @@ question reaches the evidence (a real Chroma store of the seeds, real e5)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,59 @@ def test_bm25_matches_words_not_stopwords(query: str, found: list[str]) -> None:
         ]
     )
     assert [sentence.id for sentence in index.search(query, 3)] == found
+
+
+@functools.cache
+def _skewed_store(size: int = 120, dimensions: int = 8):
+    """A real (in-memory) Chroma collection in three languages, one of which
+    lies far from the question: its best sentences fall outside a small pool."""
+    import chromadb
+
+    rng = np.random.default_rng(7)
+    client = chromadb.EphemeralClient(chromadb.config.Settings(anonymized_telemetry=False))
+    collection = client.create_collection("skewed", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    languages = ["da", "en", "de"]
+    vectors, metadatas = [], []
+    for number in range(size):
+        language = languages[number % 3]
+        vector = rng.normal(size=dimensions) + (3.0 if language == "da" else 0.0) * np.eye(dimensions)[0]
+        vectors.append((vector / np.linalg.norm(vector)).tolist())
+        metadatas.append({"source": f"{language}.txt", "start": number, "end": number + 1, "language": language})
+    ids = [f"s{number:03d}" for number in range(size)]
+    collection.add(ids=ids, embeddings=vectors, metadatas=metadatas, documents=[f"Sentence {i}." for i in ids])
+    samples = {
+        language: np.asarray([v for v, m in zip(vectors, metadatas) if m["language"] == language], dtype=np.float32)
+        for language in languages
+    }
+    return collection, np.asarray(vectors), [m["language"] for m in metadatas], ids, samples
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("pool_factor", [1, 2, 100])
+@pytest.mark.parametrize("known", [False, True])
+def test_the_pooled_query_finds_the_same_best_sentences_as_a_query_per_language(
+    monkeypatch: pytest.MonkeyPatch, seed: int, pool_factor: int, known: bool
+) -> None:
+    import rag.retrieve
+
+    collection, vectors, languages, ids, samples = _skewed_store()
+    question = np.random.default_rng(100 + seed).normal(size=vectors.shape[1])
+    question[0] += 2.0  # near the Danish sentences: the others need their shift
+    question /= np.linalg.norm(question)
+    # Every sentence scored the way the engine scores it, by brute force.
+    shifts = language_shifts(question, samples)
+    similarity = np.exp(vectors @ question - 1)  # Chroma's cosine distance is 1 - cos
+    expected = sorted(
+        range(len(ids)), key=lambda i: (-similarity[i] * np.exp(-shifts[languages[i]]), ids[i])
+    )[:5]
+
+    monkeypatch.setattr(rag.retrieve, "POOL_FACTOR", pool_factor)
+    # Sentences read at load, all but one (stored since: fetched from Chroma).
+    read = {
+        i: StoredSentence(i, f"{languages[n]}.txt", n, n + 1, f"Sentence {i}.", languages[n], "", "", 0)
+        for n, i in enumerate(ids)
+    } if known else {}
+    read = {id_: sentence for id_, sentence in read.items() if id_ != ids[expected[0]]}
+    hits = ChromaDense(collection, lambda _: question.tolist(), 5, samples, read).retrieve("q")
+    assert [hit.sentence.id for hit in hits[:5]] == [ids[i] for i in expected]
+    assert all(hit.sentence.text == f"Sentence {hit.sentence.id}." for hit in hits[:5])
