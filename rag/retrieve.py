@@ -192,7 +192,7 @@ class ChromaDense:
     score are the same as if Chroma were asked once per language, but
     Chroma is asked once, unfiltered, for a pool of ``POOL_FACTOR * top_k``:
     a query filtered on the language does not use the vector index, and at
-    100,000 sentences took 107-197 ms against 10-20 ms for the pool. A
+    100,000 sentences took 107-197 ms against 17 ms for the pool. A
     language is asked for on its own only when a sentence of it outside the
     pool could still outrank the ``top_k``-th (its similarity is at most the
     pool's lowest, so its score at most that less the language's shift).
