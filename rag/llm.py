@@ -235,10 +235,7 @@ class LlamaCppChat:
         first_token_at: float | None = None
         with self._lock:
             tokens = self._llama.tokenize(prompt.encode("utf-8"), special=True)
-            llama = self._llama
-            # What llama.cpp will find in its KV cache (the rules and examples):
-            # only the rest is computed for this answer.
-            cached = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
+            cached = self.cached_tokens(tokens)
             greedy = None if self._grammar else GreedyGrammar(self._llama, ANSWER_GRAMMAR)
             chunks = self._llama.create_completion(
                 prompt=prompt,
@@ -268,6 +265,12 @@ class LlamaCppChat:
             "model_calls": 1,
         }
         return Draft(evidence, text, decided.get("score"), usage, first_token_at)
+
+    def cached_tokens(self, tokens: list[int]) -> int:
+        """How many of ``tokens`` llama.cpp will find in its KV cache (the
+        rules and examples): only the rest is computed for the next call."""
+        llama = self._llama
+        return llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
 
     @property
     def runtime(self):  # -> llama_cpp.Llama

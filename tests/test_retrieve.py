@@ -45,18 +45,18 @@ def test_centring_leaves_the_relevance_gate_on_the_raw_similarity(seeded_store: 
 
 
 class OneLanguageCollection:
-    """Chroma's query protocol over three fixed English sentences."""
+    """Chroma's query and get protocol over two fixed English sentences."""
+
+    ROWS = [("a", "The talks lasted three hours.", 0.10), ("b", "They met in Moscow.", 0.20)]
+    META = {"source": "x.txt", "start": 0, "end": 1, "language": "en"}
 
     def query(self, query_embeddings, n_results, where, include):
         assert where is None  # one language: one plain query
-        rows = [("a", "The talks lasted three hours.", 0.10), ("b", "They met in Moscow.", 0.20)]
-        meta = {"source": "x.txt", "start": 0, "end": 1, "language": "en"}
-        return {
-            "ids": [[id_ for id_, _, _ in rows]],
-            "documents": [[text for _, text, _ in rows]],
-            "metadatas": [[meta for _ in rows]],
-            "distances": [[distance for _, _, distance in rows]],
-        }
+        return {"ids": [[id_ for id_, _, _ in self.ROWS]], "distances": [[distance for _, _, distance in self.ROWS]]}
+
+    def get(self, ids, include):
+        texts = {id_: text for id_, text, _ in self.ROWS}
+        return {"ids": list(ids), "documents": [texts[id_] for id_ in ids], "metadatas": [self.META for _ in ids]}
 
 
 def test_one_language_store_is_ranked_by_similarity_alone() -> None:

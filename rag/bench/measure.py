@@ -79,7 +79,7 @@ class MeasuredChat:
             return
         tokens = llama.tokenize(prompt.encode("utf-8"), special=True)
         call.prompt = prompt
-        call.reused_tokens = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
+        call.reused_tokens = self.inner.cached_tokens(tokens)
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         call = Call(list(messages), max_tokens, time.perf_counter())
