@@ -344,10 +344,12 @@ def evaluate(
 @click.option("--baseline-questions", type=click.IntRange(min=0), default=16, show_default=True, help="Gold questions (spread over the set) for the llama-index baseline; 0 skips it.")
 @click.option("--archive", "archive_articles", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also ingest this many synthetic articles (time, memory, resume after an interruption); 1000 takes about 30 min on 2 cores.")
+@click.option("--cold-questions", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Questions (spread over the benched ones) each asked --repeats times in a new `ragbot ask` process.")
 @storage_option
 def bench(
     as_json: bool, out: Path | None, markdown: Path | None, gold: Path, questions: int | None,
-    scales: str, repeats: int, baseline_questions: int, archive_articles: int, settings: Settings,
+    scales: str, repeats: int, baseline_questions: int, archive_articles: int, cold_questions: int, settings: Settings,
 ) -> None:
     """Measure answer latency, retrieval at scale, ingestion and cold start on this machine."""
     from rag.bench import BenchOptions, bench_markdown, run_bench
@@ -356,7 +358,7 @@ def bench(
         sizes = [int(size) for size in scales.split(",") if size.strip()]
     except ValueError:
         raise click.BadParameter(f"not a list of sizes: {scales!r}", param_hint="--scales") from None
-    options = BenchOptions(gold, questions, sizes, repeats, baseline_questions, archive_articles)
+    options = BenchOptions(gold, questions, sizes, repeats, baseline_questions, archive_articles, cold_questions)
     report = run_bench(settings, options, say=lambda message: click.echo(f"bench: {message}", err=True))
     payload = json.dumps(report, indent=1, ensure_ascii=False)
     if out:

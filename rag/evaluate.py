@@ -169,7 +169,7 @@ def copies_evidence(answer: Answer) -> bool:
 
 def _answer_language(answer: Answer) -> str:
     """The answer's language as the detector judges the answer text itself."""
-    return detect_language(strip_markers(answer.answer), default="?")
+    return detect_language(strip_markers(answer.answer), default="?", exact=True)
 
 
 def score_item(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from rag.answer import echoes, unsupported_numbers
 from rag.generate import Draft
-from rag.language import answer_language
+from rag.language import LANGUAGE_NAMES, answer_language
 from rag.store import StoredSentence
 
 CHECKS = ("no_evidence", "unsupported_number", "echo")
@@ -41,9 +41,26 @@ def verify(
         return ["no_evidence"]
     failed = []
     cited = [evidence[n - 1] for n in draft.evidence]
-    written_in = answer_language(draft.text, language, asked=language)
-    if unsupported_numbers(draft.text, cited, question, written_in):
+    if _unsupported_numbers(draft.text, cited, question, language):
         failed.append("unsupported_number")
     if confidential and echoes(draft.text, confidential):
         failed.append("echo")
     return failed
+
+
+def _unsupported_numbers(text: str, cited: list[StoredSentence], question: str, asked: str) -> set[str]:
+    """``unsupported_numbers`` read in the language the answer is written in.
+
+    The language only decides how number words, weekdays and months are
+    read, so when every language the detector can return reads the answer
+    alike (digits only, say) the result is the same without detecting it.
+    That spares a new process lingua's full models (README, "Start-up").
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "34 soldiers were killed.", "en", "", "", 0)
+    >>> _unsupported_numbers("35 soldiers were killed [1].", [s], "How many?", "en")
+    {'35'}
+    """
+    readings = {code: unsupported_numbers(text, cited, question, code) for code in {*LANGUAGE_NAMES, asked}}
+    if len({frozenset(found) for found in readings.values()}) == 1:
+        return readings[asked]
+    return readings[answer_language(text, asked, asked=asked)]

@@ -9,7 +9,8 @@ alone takes for the same work, measured in the same run:
   through llama.cpp alone, time to first token ÷ llama.cpp's own prefill of
   the same uncached tokens, decode speed ÷ llama.cpp's;
 * **cold start** (:mod:`rag.bench.cold_start`): a new ``ragbot ask`` process
-  ÷ (a new process that only loads the model + one warm answer);
+  ÷ (a new process that only loads the model + the same answer from the
+  warm engine), over several questions (``cold_questions``);
 * **ingestion** (:mod:`rag.bench.ingestion`): ingestion time ÷ embedding
   the same sentences alone; with ``--archive N`` also N synthetic articles,
   peak memory as the store grows, and an interrupted run resumed;
@@ -48,6 +49,7 @@ class BenchOptions:
     repeats: int = 3
     baseline_questions: int = 16  # spread over the gold set; 0: skip the baseline
     archive_articles: int = 0  # synthetic articles for the archive-scale ingestion; 0: skip
+    cold_questions: int = 3  # questions asked in new processes, spread over the benched ones
 
 
 def run_bench(settings: Settings, options: BenchOptions, say: Say = lambda message: None) -> dict:
@@ -70,7 +72,8 @@ def run_bench(settings: Settings, options: BenchOptions, say: Say = lambda messa
         say("retrieval")
         retrieval = bench_retrieval(settings, engine, [item.question for item in items], options.scales, options.repeats, say)
         say("cold start")
-        cold_start = bench_cold_start(settings, storage, items[0].question, options.repeats, warm_answer_s=totals[0])
+        asked = [(items[i].question, totals[i]) for i in _spread(len(items), options.cold_questions)]
+        cold_start = bench_cold_start(settings, storage, asked, options.repeats)
         report = {
             "machine": machine(),
             "models": engine.backend,
@@ -93,8 +96,7 @@ def _baseline(settings: Settings, chat: MeasuredChat, embed_model, items, totals
     # Every k-th question: the gold file is grouped by article, and the
     # baseline is fast on runs of questions about one article (its prompt
     # prefix is then cached), slow otherwise.
-    stride = max(1, len(items) // options.baseline_questions)
-    picked = list(range(0, len(items), stride))[: options.baseline_questions]
+    picked = _spread(len(items), options.baseline_questions)
     say(f"baseline ({len(picked)} questions)")
     baseline, baseline_totals = bench_baseline(settings, chat.inner, embed_model, [items[i] for i in picked], settings.corpus_dir)
     ours_totals = [totals[i] for i in picked]
@@ -102,3 +104,13 @@ def _baseline(settings: Settings, chat: MeasuredChat, embed_model, items, totals
     baseline["ragbot_accuracy_same_questions"] = accuracy([results[i] for i in picked])
     baseline["time_ratio"] = ratio(percentile(ours_totals, 50), percentile(baseline_totals, 50))
     return baseline
+
+
+def _spread(count: int, wanted: int) -> list[int]:
+    """Up to ``wanted`` indexes spread evenly over ``range(count)``.
+
+    >>> _spread(12, 3)
+    [0, 4, 8]
+    """
+    stride = max(1, count // max(1, wanted))
+    return list(range(0, count, stride))[:wanted]
