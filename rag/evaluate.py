@@ -317,7 +317,7 @@ def corpus_texts_of(corpus_dir: Path) -> dict[str, str]:
 
 
 def run_gold(
-    engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs: xs, explain: bool = True
+    engine, items: list[GoldItem], corpus_dir: Path, progress=lambda xs: xs, explain: bool = True, on_token=None
 ) -> list[ItemResult]:
     """Ask every gold question through ``engine`` and score the answers.
 
@@ -327,6 +327,7 @@ def run_gold(
 
     The corpus is decoded exactly as ingestion decodes it, so the verbatim
     check compares quotes against the same text their offsets point into.
+    ``on_token`` receives the streamed draft, as in the chat and Discord.
     """
     corpus_texts = corpus_texts_of(corpus_dir)
     if hasattr(engine, "retriever"):  # the baseline has no steps to record
@@ -335,7 +336,8 @@ def run_gold(
         engine.explain = explain
     results = []
     for item in progress(items):
-        answer, retrieved = engine.ask_with_retrieval(item.question)
+        streamed = {"on_token": on_token} if on_token else {}  # the baseline does not stream
+        answer, retrieved = engine.ask_with_retrieval(item.question, **streamed)
         sources = {step: [s.source for s in ranked] for step, ranked in retrieved.steps.items()}
         result = score_item(item, answer, sources, corpus_texts)
         result.decision = getattr(engine, "last_decision", None)

@@ -42,6 +42,8 @@ def test_bench_on_tiny_input_writes_json_and_markdown(tmp_path: Path) -> None:
     answers = report["answers"]
     assert answers["questions"] == 2
     assert 0 < answers["ttft_ms_p50"] <= answers["total_ms_p50"]
+    # The answer text streams after the reply's first (JSON) tokens; Discord shows it at the next draft edit.
+    assert answers["ttft_ms_p50"] <= answers["first_text_ms_p50"] <= answers["discord_first_text_ms_p50"] <= answers["first_text_ms_p50"] + 1000
     assert answers["generated_tokens_p50"] >= 1 and answers["prompt_tokens_p50"] > 50
     assert answers["decode_tps_p50"] > 0 and answers["raw_decode_tps_p50"] > 0
     # Ratios to llama.cpp alone on the same prompts, from the same cached prefix.
@@ -69,6 +71,7 @@ def test_bench_on_tiny_input_writes_json_and_markdown(tmp_path: Path) -> None:
     assert "## Ratios" in markdown and "| cold start ÷ (model load in a new process + the same answer warm), mean over 2 questions" in markdown
     assert "| answer time, median (p95) |" in markdown and "Command: `ragbot bench" in markdown
     assert "vector instructions:" in markdown
+    assert "shown in Discord" in markdown
     assert "start-up steps one after another" in markdown and "language detector" in markdown
     # The synthetic store is kept for the next run.
     assert (tmp_path / "store" / "bench" / "synthetic-300" / "chroma").is_dir()
@@ -80,3 +83,12 @@ def test_bench_rejects_bad_scales(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2 and "not a list of sizes" in result.stderr
+
+
+def test_the_bench_counts_discord_edits_at_the_bots_own_interval() -> None:
+    import inspect
+
+    from bot.discord_draft import DRAFT_EDIT_INTERVAL_S
+    from rag.bench.answers import discord_first_edit
+
+    assert inspect.signature(discord_first_edit).parameters["interval_s"].default == DRAFT_EDIT_INTERVAL_S

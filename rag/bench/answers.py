@@ -14,6 +14,7 @@ fast CPU and a slow one.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,19 @@ def raw_timing(chat: LlamaCppChat, call: Call, settings: Settings) -> RawTiming 
     return RawTiming(raw.first_token - raw.started, decode_rate(raw), len(tokens) - call.reused_tokens)
 
 
+def discord_first_edit(first_text_s: float, interval_s: float = 1.0) -> float:
+    """When Discord shows a draft whose first text came ``first_text_s`` after the question.
+
+    The bot edits its deferred reply with the draft on a timer started with
+    the answer, every ``interval_s`` (``bot.discord_draft``; the engine
+    cannot import the bot), so the text shows at the first tick after it.
+
+    >>> discord_first_edit(2.3), discord_first_edit(3.0)
+    (3.0, 3.0)
+    """
+    return math.ceil(first_text_s / interval_s) * interval_s
+
+
 def accuracy(results: list) -> float:
     """Share of answerable questions answered with every expected fact."""
     answerable = [r for r in results if r.item.answerable]
@@ -75,13 +89,18 @@ def bench_answers(engine, chat: MeasuredChat, items, settings: Settings, corpus_
     from rag.evaluate import run_gold
 
     ttft, totals, decode, raw_decode, prompt_tokens, generated = [], [], [], [], [], []
+    first_text, discord_visible = [], []
     uncached, answer_ratios, ttft_ratios, raw_totals = [], [], [], []
     results = []
     for item in items:
         chat.calls.clear()
+        text_at: list[float] = []
         started = time.perf_counter()
-        [result] = run_gold(engine, [item], corpus_dir, explain=False)
+        [result] = run_gold(engine, [item], corpus_dir, explain=False, on_token=lambda piece: text_at.append(time.perf_counter()))
         total = time.perf_counter() - started
+        if text_at:
+            first_text.append(text_at[0] - started)
+            discord_visible.append(discord_first_edit(text_at[0] - started))
         totals.append(total)
         results.append(result)
         calls = list(chat.calls)
@@ -112,6 +131,8 @@ def bench_answers(engine, chat: MeasuredChat, items, settings: Settings, corpus_
         "accuracy": accuracy(results),
         "ttft_ms_p50": ms(ttft, 50),
         "ttft_ms_p95": ms(ttft, 95),
+        "first_text_ms_p50": ms(first_text, 50),
+        "discord_first_text_ms_p50": ms(discord_visible, 50),
         "total_ms_p50": ms(totals, 50),
         "total_ms_p95": ms(totals, 95),
         "raw_total_ms_p50": ms(raw_totals, 50),

@@ -44,6 +44,8 @@ def _absolute_rows(report: dict) -> list[tuple[str, str, str]]:
         ("answer time, median (p95)", f"{_fmt(answers['total_ms_p50'], ' s', 0.001, 2)} ({_fmt(answers['total_ms_p95'], ' s', 0.001, 2)})", ""),
         ("llama.cpp alone on the same prompts, median", _fmt(answers.get("raw_total_ms_p50"), " s", 0.001, 2), ""),
         ("time to first token, median (p95)", f"{_fmt(answers['ttft_ms_p50'], ' s', 0.001, 2)} ({_fmt(answers['ttft_ms_p95'], ' s', 0.001, 2)})", ""),
+        ("first answer text streamed / shown in Discord (the draft's next 1-s edit), median",
+         f"{_fmt(answers.get('first_text_ms_p50'), ' s', 0.001, 2)} / {_fmt(answers.get('discord_first_text_ms_p50'), ' s', 0.001, 2)}", ""),
         ("prompt tokens (not cached) / generated tokens, median",
          f"{_fmt(answers['prompt_tokens_p50'], '', 1, 0)} ({_fmt(answers.get('uncached_prompt_tokens_p50'), '', 1, 0)}) / {_fmt(answers['generated_tokens_p50'], '', 1, 0)}", ""),
         ("decode speed / llama.cpp's, median", f"{_fmt(answers['decode_tps_p50'], ' tok/s')} / {_fmt(answers['raw_decode_tps_p50'], ' tok/s')}", ""),
