@@ -338,7 +338,7 @@ def evaluate(
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the JSON here.")
 @click.option("--markdown", type=click.Path(path_type=Path), default=None, help="Write the BENCHMARKS.md table here.")
 @click.option("--gold", type=click.Path(path_type=Path), default=Path("evals/dev.jsonl"), show_default=True)
-@click.option("--questions", type=click.IntRange(min=1), default=None, help="Only the first N gold questions.")
+@click.option("--questions", type=click.IntRange(min=1), default=None, help="Only N gold questions, spread over the set.")
 @click.option("--scales", default="10000,100000", show_default=True, help="Synthetic store sizes for retrieval (comma-separated; empty for none).")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Repeats for retrieval and cold start.")
 @click.option("--baseline-questions", type=click.IntRange(min=0), default=16, show_default=True, help="Gold questions (spread over the set) for the llama-index baseline; 0 skips it.")

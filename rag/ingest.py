@@ -38,12 +38,13 @@ corpus, mostly from the cache. One writer at a time (:mod:`rag.lock`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.corpus import Article, read_article
@@ -52,7 +53,10 @@ from rag.embedding_cache import EmbeddingCache
 from rag.embeddings import Embedder, build_embedding, embedding_identity
 from rag.errors import CorpusError, StoreCorrupt
 from rag.lock import writer_lock
-from rag.store import Store, StoredDocument, article_nodes
+from rag.store import Store, StoredDocument
+
+if TYPE_CHECKING:  # llama-index takes seconds to import; only writing nodes needs it
+    from llama_index.core.schema import TextNode
 
 log = logging.getLogger(__name__)
 
@@ -309,3 +313,46 @@ class _WriteBatch:
         self.store.add(self.collection, nodes)
         self.store.delete(self.collection, [id_ for id_ in replaces if id_ not in new_ids])
         return [planned for planned, _ in files]
+
+
+def _node_id(article: Article, start: int, end: int) -> str:
+    key = f"{article.source}\0{article.sha256}\0{start}\0{end}"
+    return hashlib.sha1(key.encode()).hexdigest()
+
+
+def article_nodes(article: Article, root: str = "") -> list[TextNode]:
+    """One llama-index node per evidence sentence, offsets in metadata.
+
+    The metadata is the store's schema: :func:`rag.store.stored` reads it
+    back, and :class:`rag.store.StoredDocument` is built from ``chunks``,
+    ``root`` and ``file_sha``.
+    """
+    from llama_index.core.schema import TextNode
+
+    nodes = []
+    for sentence in article.sentences:
+        metadata = {
+            "chunks": len(article.sentences),
+            "root": root,
+            "source": article.source,
+            "start": sentence.start,
+            "end": sentence.end,
+            "language": article.language,
+            "date": article.date or "",
+            "title": article.title or "",
+            "position": sentence.position,
+            "file_sha": article.sha256,
+        }
+        nodes.append(
+            TextNode(
+                id_=_node_id(article, sentence.start, sentence.end),
+                text=sentence.text,
+                metadata=metadata,
+                # Embed and show the sentence alone; metadata is for filtering.
+                excluded_embed_metadata_keys=list(metadata),
+                excluded_llm_metadata_keys=list(metadata),
+                start_char_idx=sentence.start,
+                end_char_idx=sentence.end,
+            )
+        )
+    return nodes

@@ -19,7 +19,6 @@ opening it with another model or version asks for ``ragbot ingest --rebuild``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -29,7 +28,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from rag.config import Settings, redact_secrets
-from rag.corpus import Article
 from rag.errors import (
     BackendUnavailable,
     EmbeddingMismatch,
@@ -76,44 +74,6 @@ class StoredDocument:
     @property
     def complete(self) -> bool:
         return len(self.shas) == 1 and len(self.ids) == self.chunks
-
-
-def _node_id(article: Article, start: int, end: int) -> str:
-    key = f"{article.source}\0{article.sha256}\0{start}\0{end}"
-    return hashlib.sha1(key.encode()).hexdigest()
-
-
-def article_nodes(article: Article, root: str = "") -> list[TextNode]:
-    """One llama-index node per evidence sentence, offsets in metadata."""
-    from llama_index.core.schema import TextNode
-
-    nodes = []
-    for sentence in article.sentences:
-        metadata = {
-            "chunks": len(article.sentences),
-            "root": root,
-            "source": article.source,
-            "start": sentence.start,
-            "end": sentence.end,
-            "language": article.language,
-            "date": article.date or "",
-            "title": article.title or "",
-            "position": sentence.position,
-            "file_sha": article.sha256,
-        }
-        nodes.append(
-            TextNode(
-                id_=_node_id(article, sentence.start, sentence.end),
-                text=sentence.text,
-                metadata=metadata,
-                # Embed and show the sentence alone; metadata is for filtering.
-                excluded_embed_metadata_keys=list(metadata),
-                excluded_llm_metadata_keys=list(metadata),
-                start_char_idx=sentence.start,
-                end_char_idx=sentence.end,
-            )
-        )
-    return nodes
 
 
 class Store:

@@ -44,7 +44,7 @@ __all__ = ["BenchOptions", "bench_markdown", "run_bench"]
 @dataclass
 class BenchOptions:
     gold: Path
-    questions: int | None = None  # None: every gold question
+    questions: int | None = None  # spread over the gold set; None: every gold question
     scales: list[int] = field(default_factory=lambda: [10_000, 100_000])
     repeats: int = 3
     baseline_questions: int = 16  # spread over the gold set; 0: skip the baseline
@@ -58,7 +58,10 @@ def run_bench(settings: Settings, options: BenchOptions, say: Say = lambda messa
     from rag.evaluate import load_gold
     from rag.llm import build_chat_model
 
-    items = load_gold(options.gold)[: options.questions]
+    # Spread over the gold set, which is grouped by article and language: the
+    # first N questions would all be Danish questions about one article.
+    gold = load_gold(options.gold)
+    items = [gold[i] for i in _spread(len(gold), options.questions or len(gold))]
     with tempfile.TemporaryDirectory(prefix="ragbot-bench-") as tmp:
         storage = Path(tmp) / "store"
         say("loading the models")
