@@ -92,3 +92,19 @@ def test_the_bench_counts_discord_edits_at_the_bots_own_interval() -> None:
     from rag.bench.answers import discord_first_edit
 
     assert inspect.signature(discord_first_edit).parameters["interval_s"].default == DRAFT_EDIT_INTERVAL_S
+
+
+def test_the_interrupted_ingestion_can_be_interrupted_when_the_bench_runs_in_the_background() -> None:
+    # `nohup ragbot bench ... &` starts with SIGINT ignored, which children inherit.
+    import signal
+
+    from rag.bench.ingestion import _default_sigint
+
+    probe = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        inherited = subprocess.run(probe, capture_output=True, text=True).stdout.strip()
+        restored = subprocess.run(probe, capture_output=True, text=True, preexec_fn=_default_sigint).stdout.strip()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (inherited, restored) == ("False", "True")

@@ -97,6 +97,10 @@ def write_archive(folder: Path, articles: int, sentences: list[str], seed: int =
     return written
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run_ingest(folder: Path, env: dict[str, str], stop_after_s: float | None = None) -> tuple[dict | None, float, list[float], float]:
     """``ragbot ingest --json folder`` in a new process.
 
@@ -107,6 +111,11 @@ def _run_ingest(folder: Path, env: dict[str, str], stop_after_s: float | None = 
     child = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "ingest", "--json", str(folder)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        # A benchmark started in the background (`nohup ... &`) has SIGINT
+        # ignored, and an ignored signal stays ignored in its children: the
+        # interrupted run then went on to the end. Python installs its
+        # KeyboardInterrupt handler when it starts with the default action.
+        preexec_fn=_default_sigint,
     )
     samples: list[float] = []
     # The kernel's high-water mark of the child's own memory (VmHWM), read

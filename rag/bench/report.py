@@ -83,7 +83,8 @@ def _absolute_rows(report: dict) -> list[tuple[str, str, str]]:
             ("  peak memory of `ragbot ingest`; largest in each quarter of the run",
              f"{archive['peak_rss_mb']:,} MB; {' / '.join(f'{mb:,}' for mb in archive['rss_mb_by_quarter'])} MB", "flat"),
             ("  interrupted at 40%, run again: files done before / left alone / written",
-             f"{resume['files_finished_before']} / {resume['unchanged_on_rerun']} / {resume['written_on_rerun']} ({resume['rerun_s']} s)", "done = left alone"),
+             f"{resume['files_finished_before']} / {resume['unchanged_on_rerun']} / {resume['written_on_rerun']} ({resume['rerun_s']} s)"
+             + (" (not interrupted: it finished first)" if resume["files_finished_before"] == archive["articles"] else ""), "done = left alone"),
             (f"  at this rate, {ARCHIVE_EXTRAPOLATED:,} articles", f"{large_h:.1f} h", ""),
         ]
     rows.append(("answer accuracy (gold questions benched)", _fmt(answers["accuracy"], "", 1, 3), ""))
