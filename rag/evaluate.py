@@ -334,9 +334,9 @@ def run_gold(
         engine.retriever.record_steps = True
     if hasattr(engine, "explain"):  # keep every rule's verdict for --ablation
         engine.explain = explain
+    streamed = {"on_token": on_token} if on_token else {}  # the baseline does not stream
     results = []
     for item in progress(items):
-        streamed = {"on_token": on_token} if on_token else {}  # the baseline does not stream
         answer, retrieved = engine.ask_with_retrieval(item.question, **streamed)
         sources = {step: [s.source for s in ranked] for step, ranked in retrieved.steps.items()}
         result = score_item(item, answer, sources, corpus_texts)
