@@ -316,12 +316,13 @@ def evaluate(
         click.echo("  ".join(f"{str(cell):<{widths[0]}}" if i == 0 else f"{str(cell):>{widths[i]}}"
                              for i, cell in enumerate(row)))
     click.echo(f"report: {out / 'eval.md'}")
-    levels = rt.load_levels(ratchet)
+    cpu = rt.cpu_class()
+    levels = rt.load_levels(ratchet, cpu, fallback=not update_ratchet)
     if update_ratchet:
         for name in splits:
             rt.raise_levels(levels, name, every, reports[name]["figures"], results[name])
-        rt.save_levels(ratchet, levels)
-        click.echo(f"ratchet updated: {ratchet}")
+        rt.save_levels(ratchet, cpu, levels)
+        click.echo(f"ratchet updated for {cpu}: {ratchet}")
         return
     regressions = [
         regression
@@ -329,7 +330,7 @@ def evaluate(
         for regression in rt.regressions(levels, name, every, reports[name]["figures"], rt.one_item_slack(items))
     ]
     if regressions:
-        click.echo("error: below the ratchet: " + "; ".join(regressions), err=True)
+        click.echo(f"error: below the ratchet for {cpu}: " + "; ".join(regressions), err=True)
         sys.exit(EXIT_ERROR)
 
 

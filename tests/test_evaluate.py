@@ -92,6 +92,22 @@ def test_retrieval_steps_tell_the_answering_sentence_from_its_article() -> None:
     assert (steps["typed"]["answer@1"], steps["typed"]["answer@3"]) == (0.0, 1.0)
 
 
+def test_ratchet_levels_are_kept_per_cpu_class() -> None:
+    """Each class in evals/ratchet.json holds both splits and make test's sample of them;
+    this machine is held to its own levels or, unrecorded, to the most lenient ones."""
+    from rag.ratchet import cpu_class, load_levels
+
+    path = REPO / "evals" / "ratchet.json"
+    recorded = json.loads(path.read_text())
+    assert recorded and all(key.startswith("cpu ") for key in recorded)
+    for levels in recorded.values():
+        assert {"dev", "test", f"dev every {TEST_SAMPLE_EVERY}", f"test every {TEST_SAMPLE_EVERY}"} <= set(levels)
+    here = load_levels(path, cpu_class())
+    for key, figures in here.items():
+        for name, level in figures.items():
+            assert any(level == levels[key][name] for levels in recorded.values())
+
+
 def test_ratchet_false_refusals_may_not_rise() -> None:
     assert check_ratchet({"false_refusals": 0.3}, {"false_refusals": 0.2}) == ["false_refusals = 0.3 (ratchet 0.2)"]
     assert check_ratchet({"answer_accuracy": 0.9}, {"answer_accuracy": 0.6}) == []
