@@ -252,86 +252,12 @@ def evaluate(
     settings: Settings,
 ) -> None:
     """Run the dev and test splits through the engine; print them side by side with the gap."""
-    from tqdm import tqdm
+    from bot.eval_command import run_eval
 
-    from rag import ablation as ab
-    from rag import eval_report as reporting
-    from rag import evaluate as ev
-    from rag import ratchet as rt
-    from rag.engine import Engine
-    from rag.significance import compare
-
-    splits: dict[str, list] = {}
-    if split in ("both", "dev"):
-        splits["dev"] = ev.load_gold(dev_path)[::every]
-    if split in ("both", "test"):
-        ev.check_frozen(test_path, test_path.with_suffix(".sha256"))
-        splits["test"] = ev.load_gold(test_path)[::every]
-    earlier = ev.load_results(compare_with) if compare_with is not None else {}
-    engine = Engine.load(settings)
-
-    results: dict[str, list] = {}
-
-    def run(name: str, runner, items: list, itemised: bool) -> dict:
-        results[name] = ev.run_gold(
-            runner, items, settings.corpus_dir,
-            progress=lambda xs: tqdm(xs, desc=name, unit="q", file=sys.stderr),
-        )
-        return reporting.build_report(results[name], runner.backend, itemised=itemised)
-
-    reports = {name: run(name, engine, items, itemised=name == "dev") for name, items in splits.items()}
-    if save_results is not None:
-        import pickle
-
-        save_results.write_bytes(pickle.dumps(results))
-    if ablation:
-        rules = ab.rules_fired([r for name in splits for r in results[name]])
-        tables = {name: ab.ablation(results[name], rules) for name in splits}
-        for name, table in tables.items():
-            reports[name]["ablation"] = table
-        click.echo("rule ablation (" + ", ".join(ab.ABLATION_FIGURES) + "), per split:")
-        for variant in next(iter(tables.values())):
-            cells = "   ".join(f"{name} " + " ".join(f"{v:.3f}" for v in tables[name][variant].values()) for name in tables)
-            click.echo(f"  {variant:<28} {cells}")
-    for name in splits:
-        if name in earlier:
-            click.echo(f"{name} against {compare_with}: " + compare(earlier[name], results[name]).summary(name == "dev"))
-    if fit_abstention and "dev" in results:
-        best, curve = ab.fit_threshold(results["dev"])
-        click.echo("abstention threshold on dev (threshold, items right, accuracy, correct refusals):")
-        for threshold, right, accuracy, refusals in curve:
-            click.echo(f"  {threshold:>8}  {right:>4}  {accuracy:.3f}  {refusals:.3f}" + ("  <- best" if threshold == best else ""))
-    if baseline:
-        from rag.baseline import BaselineEngine
-
-        plain = BaselineEngine(settings, engine.chat_model, engine.embed_model)
-        for name, items in splits.items():
-            reports[f"baseline {name}"] = run(f"baseline {name}", plain, items, itemised=False)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "eval.json").write_text(reporting.report_json(reports), encoding="utf-8")
-    (out / "eval.md").write_text(reporting.report_markdown(reports), encoding="utf-8")
-    header, rows = reporting.figure_columns(reports)
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    for row in (header, *rows):
-        click.echo("  ".join(f"{str(cell):<{widths[0]}}" if i == 0 else f"{str(cell):>{widths[i]}}"
-                             for i, cell in enumerate(row)))
-    click.echo(f"report: {out / 'eval.md'}")
-    cpu = rt.cpu_class()
-    levels = rt.load_levels(ratchet, cpu, fallback=not update_ratchet)
-    if update_ratchet:
-        for name in splits:
-            rt.raise_levels(levels, name, every, reports[name]["figures"], results[name])
-        rt.save_levels(ratchet, cpu, levels)
-        click.echo(f"ratchet updated for {cpu}: {ratchet}")
-        return
-    regressions = [
-        regression
-        for name, items in splits.items()
-        for regression in rt.regressions(levels, name, every, reports[name]["figures"], rt.one_item_slack(items))
-    ]
-    if regressions:
-        click.echo(f"error: below the ratchet for {cpu}: " + "; ".join(regressions), err=True)
-        sys.exit(EXIT_ERROR)
+    run_eval(
+        dev_path, test_path, split, every, out, ratchet, update_ratchet,
+        baseline, ablation, save_results, fit_abstention, compare_with, settings,
+    )
 
 
 @cli.command()
