@@ -50,6 +50,9 @@ def run_eval(
         return reporting.build_report(results[name], runner.backend, itemised=itemised)
 
     reports = {name: run(name, engine, items, itemised=name == "dev") for name, items in splits.items()}
+    cpu = rt.cpu_class()
+    for report in reports.values():
+        report["cpu"] = cpu  # which kind of CPU the figures come from
     if save_results is not None:
         import pickle
 
@@ -85,8 +88,7 @@ def run_eval(
     for row in (header, *rows):
         click.echo("  ".join(f"{str(cell):<{widths[0]}}" if i == 0 else f"{str(cell):>{widths[i]}}"
                              for i, cell in enumerate(row)))
-    click.echo(f"report: {out / 'eval.md'}")
-    cpu = rt.cpu_class()
+    click.echo(f"measured on {cpu}; report: {out / 'eval.md'}")
     levels = rt.load_levels(ratchet, cpu, fallback=not update_ratchet)
     if update_ratchet:
         for name in splits:

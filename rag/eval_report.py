@@ -87,6 +87,12 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 def report_markdown(reports: dict[str, dict]) -> str:
     """The reports (by split name: "dev", "test", "baseline dev", ...) as Markdown, side by side."""
     lines = ["# ragbot evaluation", ""]
+    first = next(iter(reports.values()), {})
+    if "cpu" in first:
+        # Figures move by a few items between instruction sets (README, "Evaluation").
+        backend = first.get("backend", {})
+        lines += [f"Measured on {first['cpu']} (the instruction sets llama.cpp computes with); "
+                  f"models {backend.get('llm', '?')} and {backend.get('embedding', '?')}.", ""]
     lines += _table(*figure_columns(reports))
     for split, report in reports.items():
         for title, key in (("language", "by_language"), ("question type", "by_type")):

@@ -21,7 +21,7 @@ from rag.evaluate import (
     score_item,
     summarise,
 )
-from rag.ratchet import TEST_SAMPLE_EVERY, check_ratchet
+from rag.ratchet import TEST_SAMPLE_EVERY, check_ratchet, cpu_class
 from rag.significance import compare
 
 from .conftest import MODEL_DIR, SEEDS
@@ -215,6 +215,9 @@ def test_eval_holds_the_ratchet(seeded_store: Path, tmp_path: Path) -> None:
     assert "items" in report["dev"] and "items" not in report["test"]  # test: aggregates only
     assert "gap (dev − test)" in result.stdout
     assert (tmp_path / "reports" / "eval.md").read_text().startswith("# ragbot evaluation")
+    # which kind of CPU the figures come from (they move between instruction sets)
+    assert report["dev"]["cpu"] == report["test"]["cpu"] == cpu_class()
+    assert f"Measured on {cpu_class()}" in (tmp_path / "reports" / "eval.md").read_text()
 
 
 def test_eval_refuses_an_edited_test_split(tmp_path: Path) -> None:
