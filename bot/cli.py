@@ -254,10 +254,11 @@ def evaluate(
     """Run the dev and test splits through the engine; print them side by side with the gap."""
     from bot.eval_command import run_eval
 
-    run_eval(
+    if not run_eval(
         dev_path, test_path, split, every, out, ratchet, update_ratchet,
         baseline, ablation, save_results, fit_abstention, compare_with, settings,
-    )
+    ):
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command()

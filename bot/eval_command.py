@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from bot.cli import EXIT_ERROR
 from rag.config import Settings
 
 
@@ -19,9 +18,11 @@ def run_eval(
     dev_path: Path, test_path: Path, split: str, every: int, out: Path, ratchet: Path, update_ratchet: bool,
     baseline: bool, ablation: bool, save_results: Path | None, fit_abstention: bool, compare_with: Path | None,
     settings: Settings,
-) -> None:
-    """Run the dev and test splits through the engine; print them side by side with the gap
-    (exit status 1 when a figure falls below the ratchet)."""
+) -> bool:
+    """Run the dev and test splits through the engine; print them side by side with the gap.
+
+    Returns whether every figure holds the ratchet (the caller sets the exit status).
+    """
     from tqdm import tqdm
 
     from rag import ablation as ab
@@ -95,7 +96,7 @@ def run_eval(
             rt.raise_levels(levels, name, every, reports[name]["figures"], results[name])
         rt.save_levels(ratchet, cpu, levels)
         click.echo(f"ratchet updated for {cpu}: {ratchet}")
-        return
+        return True
     regressions = [
         regression
         for name, items in splits.items()
@@ -103,4 +104,4 @@ def run_eval(
     ]
     if regressions:
         click.echo(f"error: below the ratchet for {cpu}: " + "; ".join(regressions), err=True)
-        sys.exit(EXIT_ERROR)
+    return not regressions

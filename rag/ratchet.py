@@ -98,7 +98,7 @@ def load_levels(path: Path, cpu: str, fallback: bool = True) -> Levels:
     >>> load_levels(path, "cpu C"), load_levels(path, "cpu C", fallback=False)
     ({'dev': {'answer_accuracy': 0.6, 'false_refusals': 0.2}}, {})
     """
-    recorded: dict[str, Levels] = json.loads(path.read_text()) if path.is_file() else {}
+    recorded = _recorded(path)
     if cpu in recorded or not fallback:
         return recorded.get(cpu, {})
     lenient: Levels = {}
@@ -111,10 +111,15 @@ def load_levels(path: Path, cpu: str, fallback: bool = True) -> Levels:
     return lenient
 
 
+def _recorded(path: Path) -> dict[str, Levels]:
+    """Every CPU class's levels in the file (none when it does not exist)."""
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def save_levels(path: Path, cpu: str, levels: Levels) -> None:
     """Write CPU class ``cpu``'s levels beside the other classes', keys sorted,
     so that a raised level shows as a one-line diff."""
-    recorded: dict[str, Levels] = json.loads(path.read_text()) if path.is_file() else {}
+    recorded = _recorded(path)
     recorded[cpu] = levels
     path.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
 
