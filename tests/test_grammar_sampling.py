@@ -22,7 +22,7 @@ CASES = [
     (
         'Answer in JSON.\nQuestion: Where did the ministers meet?\nReply: ' + PREFILL,
         ANSWER_GRAMMAR,
-        r'[0-9](, [1-9])*\], "answer": "[^"]+( [^"]+){3,}"\}',
+        r'[0-9](, [1-9])*\], "answer": "[^"{}]+( [^"{}]+){3,}"\}',
         True,
     ),
     ("Write a long poem about the sea.\n", 'root ::= ("yes" | "no") "."', r"(yes|no)\.", True),
@@ -59,6 +59,47 @@ def test_same_tokens_as_the_grammar_in_the_sampler_chain(llama, prompt, grammar,
         assert re.fullmatch(shape, text), text
     # The whole-vocabulary mask is built only when the model's choice was refused.
     assert (greedy._all is not None) == rejects
+
+
+def _grammar_allows(llama, grammar: str, text: str) -> bool:
+    """Whether ``grammar`` lets a model write ``text`` to its end (token by token, as GreedyGrammar checks)."""
+    import ctypes
+    import math
+
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(llama._model.vocab, grammar.encode(), b"root")
+    one = (llama_cpp.llama_token_data * 1)()
+    array = llama_cpp.llama_token_data_array(data=one, size=1, selected=-1, sorted=False)
+    try:
+        for token in [*llama.tokenize(text.encode(), add_bos=False, special=False), llama.token_eos()]:
+            one[0].id, one[0].logit = token, 0.0
+            llama_cpp.llama_sampler_apply(sampler, ctypes.byref(array))
+            if not math.isfinite(one[0].logit):
+                return False
+            if token != llama.token_eos():
+                llama_cpp.llama_sampler_accept(sampler, token)
+        return True
+    finally:
+        llama_cpp.llama_sampler_free(sampler)
+
+
+@pytest.mark.parametrize(
+    ("answer", "allowed"),
+    [
+        ("Die Gespräche dauerten 90 Minuten.", True),
+        ("Mr Putin called Erdogan \\\"dear friend\\\" (Kremlin).", True),
+        ("Russland und die Türkei – so der Kreml – wollen kooperieren.", True),
+        ("Die Vereinigten Arabischen Emirate öffneten sie 2018 wieder, 24/7.", True),
+        ("Idlib.", False),  # under four words: a bare name has no language
+        ("Idlib er provinsen. }////////////////", False),  # padding seen from the 1.5B model
+        ("Idlib provinsen. ////// ......", False),
+        ("Idlib er provinsen {med} IS.", False),
+    ],
+)
+def test_the_answer_grammar_refuses_padding_but_not_punctuated_prose(llama, answer: str, allowed: bool) -> None:
+    reply = f'1], "answer": "{answer}"}}'
+    assert _grammar_allows(llama, ANSWER_GRAMMAR, reply) == allowed
 
 
 def test_a_grammar_that_does_not_parse_is_an_error(llama) -> None:
