@@ -24,7 +24,7 @@ from typing import Protocol
 
 from rag.config import Settings
 from rag.errors import ModelError
-from rag.generate import PREFILL, AnswerStream, Draft, answer_schema, parse_reply
+from rag.generate import ANSWER_GRAMMAR, PREFILL, AnswerStream, Draft, answer_schema, parse_reply
 from rag.grammar_sampling import GreedyGrammar
 
 
@@ -89,25 +89,6 @@ def _weight_repacking(enabled: bool) -> Iterator[None]:
             yield
         finally:
             llama_module.llama_cpp.llama_model_default_params = original
-
-
-# The reply after PREFILL: sentence numbers (the first one is chosen by
-# LlamaCppChat.answer from the model's probabilities), then the answer: at
-# least four words, because a bare name ("Idlib") reads the same in every
-# language and the asker was promised an answer in theirs. A word holds at
-# least one character that is not punctuation (a dash may stand alone), and
-# no braces: made to write four words after a two-word answer, the model
-# padded it with the JSON's closing brace and a run of slashes
-# ("Idlib provinsen. }//////////"), which users were shown.
-ANSWER_GRAMMAR = r"""
-root ::= [0-9] more "]" ", " "\"answer\": \"" sentence "\"}"
-more ::= (", " [1-9])*
-sentence ::= word " " word " " word (" " word)+
-word ::= mark* letter char* | [–—-]
-mark ::= [!#$%&'()*+,./:;<=>?@^_`|~«»„“”‘’‚–—…\[\]-] | "\\" ["\\/bfnrt]
-letter ::= [^" \\\x00-\x1F{}!#$%&'()*+,./:;<=>?@^_`|~«»„“”‘’‚–—…\[\]-]
-char ::= [^" \\\x00-\x1F{}] | "\\" ["\\/bfnrt]
-"""
 
 
 class LlamaCppChat:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.generate import PREFILL
+from rag.generate import ANSWER_GRAMMAR, PREFILL
 from rag.grammar_sampling import GreedyGrammar
-from rag.llm import ANSWER_GRAMMAR, LlamaCppChat
+from rag.llm import LlamaCppChat
 
 # (prompt, grammar, what every reply must match, whether the model's own
 # likeliest token gets rejected somewhere, which exercises the full mask)
