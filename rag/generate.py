@@ -56,19 +56,20 @@ class Draft:
 # answer_schema): sentence numbers (the first one is chosen by
 # rag.llm.LlamaCppChat.answer from the model's probabilities), then the
 # answer: at least four words, because a bare name ("Idlib") reads the same
-# in every language and the asker was promised an answer in theirs. A word holds at
-# least one character that is not punctuation (a dash may stand alone), and
-# no braces: made to write four words after a two-word answer, the model
-# padded it with the JSON's closing brace and a run of slashes
+# in every language and the asker was promised an answer in theirs. A word
+# holds at least one character that is not punctuation (a dash may stand
+# alone), and no braces: made to write four words after a two-word answer,
+# the model padded it with the JSON's closing brace and a run of slashes
 # ("Idlib provinsen. }//////////"), which users were shown.
-ANSWER_GRAMMAR = r"""
-root ::= [0-9] more "]" ", " "\"answer\": \"" sentence "\"}"
+_PUNCTUATION = r"!#$%&'()*+,./:;<=>?@^_`|~«»„“”‘’‚–—…\[\]-"  # a GBNF class body; "-" last
+ANSWER_GRAMMAR = rf"""
+root ::= [0-9] more "]" ", " "\"answer\": \"" sentence "\"}}"
 more ::= (", " [1-9])*
 sentence ::= word " " word " " word (" " word)+
 word ::= mark* letter char* | [–—-]
-mark ::= [!#$%&'()*+,./:;<=>?@^_`|~«»„“”‘’‚–—…\[\]-] | "\\" ["\\/bfnrt]
-letter ::= [^" \\\x00-\x1F{}!#$%&'()*+,./:;<=>?@^_`|~«»„“”‘’‚–—…\[\]-]
-char ::= [^" \\\x00-\x1F{}] | "\\" ["\\/bfnrt]
+mark ::= [{_PUNCTUATION}] | "\\" ["\\/bfnrt]
+letter ::= [^" \\\x00-\x1F{{}}{_PUNCTUATION}]
+char ::= [^" \\\x00-\x1F{{}}] | "\\" ["\\/bfnrt]
 """
 
 

@@ -62,26 +62,22 @@ def test_same_tokens_as_the_grammar_in_the_sampler_chain(llama, prompt, grammar,
 
 
 def _grammar_allows(llama, grammar: str, text: str) -> bool:
-    """Whether ``grammar`` lets a model write ``text`` to its end (token by token, as GreedyGrammar checks)."""
-    import ctypes
-    import math
+    """Whether ``grammar`` lets a model write ``text`` to its end: each token
+    of it (then end-of-text) offered to GreedyGrammar as the likeliest choice."""
+    import numpy as np
 
-    import llama_cpp
-
-    sampler = llama_cpp.llama_sampler_init_grammar(llama._model.vocab, grammar.encode(), b"root")
-    one = (llama_cpp.llama_token_data * 1)()
-    array = llama_cpp.llama_token_data_array(data=one, size=1, selected=-1, sorted=False)
+    greedy = GreedyGrammar(llama, grammar)
+    chosen = [llama.token_bos()]  # the "prompt": GreedyGrammar feeds the grammar what follows it
     try:
         for token in [*llama.tokenize(text.encode(), add_bos=False, special=False), llama.token_eos()]:
-            one[0].id, one[0].logit = token, 0.0
-            llama_cpp.llama_sampler_apply(sampler, ctypes.byref(array))
-            if not math.isfinite(one[0].logit):
+            logits = np.zeros(llama.n_vocab(), dtype=np.single)
+            logits[token] = 1.0
+            if not np.isfinite(greedy(np.array(chosen), logits)[token]):
                 return False
-            if token != llama.token_eos():
-                llama_cpp.llama_sampler_accept(sampler, token)
+            chosen.append(token)
         return True
     finally:
-        llama_cpp.llama_sampler_free(sampler)
+        greedy.close()
 
 
 @pytest.mark.parametrize(
