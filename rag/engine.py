@@ -22,7 +22,13 @@ from rag.controls import strip_controls
 from rag.errors import InvalidQuestion
 from rag.gates import GATES, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
-from rag.language import answer_language, preload_language_models, question_language
+from rag.language import (
+    ANSWER_LANGUAGES,
+    DEFAULT_LANGUAGE,
+    answer_language,
+    preload_language_models,
+    question_language,
+)
 from rag.llm import ChatModel, build_chat_model
 from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
@@ -41,7 +47,7 @@ if TYPE_CHECKING:
 def ready_chat_model(settings: Settings) -> ChatModel:
     """The configured chat model with the answer prompt's prefix in its cache."""
     chat_model = build_chat_model(settings)
-    chat_model.warm(answer_prefix())
+    chat_model.warm(answer_prefix(DEFAULT_LANGUAGE))
     return chat_model
 
 
@@ -135,13 +141,15 @@ class Engine:
         self.generator = StructuredGenerator(chat_model, settings.max_answer_tokens)
         # Everything fixed in the prompt (rules and worked examples) is
         # confidential: an answer reciting any of it is an injection that worked.
-        self.confidential = "\n".join(turn["content"] for turn in answer_prefix())
+        self.confidential = "\n".join(
+            turn["content"] for language in ANSWER_LANGUAGES for turn in answer_prefix(language)
+        )
         # Set by the evaluation: generate even when a rule refuses, and keep
         # the draft in ``last_decision`` (answers are the same either way).
         self.explain = False
         self.last_decision = Decision()
         self.reload()
-        chat_model.warm(answer_prefix())
+        chat_model.warm(answer_prefix(DEFAULT_LANGUAGE))
 
     def reload(self) -> None:
         """(Re)read the store: after ``ingest`` the engine answers from the new index."""

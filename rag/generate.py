@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag.language import LANGUAGE_NAMES
-from rag.prompts import render
+from rag.prompts import has_prompt, render
 from rag.store import StoredSentence
 
 Message = dict[str, str]
@@ -165,24 +165,40 @@ def format_evidence(evidence: list[StoredSentence]) -> str:
     return "\n".join(lines)
 
 
-def answer_prefix() -> list[Message]:
-    """The turns every answer prompt starts with: rules and worked examples.
+def answer_prefix(language: str) -> list[Message]:
+    """The turns every answer prompt in ``language`` starts with: rules and worked examples.
 
     The examples show a small model what it otherwise gets wrong: (1) a
-    Danish question answered in Danish from an English sentence; (2) the
-    question's qualifiers ("in Oslo, according to Ritzau") pick one of two
-    sentences holding a duration, and a comparison cites both; (3) a
+    question answered in its own language from a sentence in another; (2)
+    the question's qualifiers ("in Oslo, according to Ritzau") pick one of
+    two sentences holding a duration, and a comparison cites both; (3) a
     question the sentences are near to but do not answer gets ``[0]``; (4)
     a request to do something with the evidence (write, pretend) rather
     than a question gets ``[0]`` too: without it, at four evidence
     sentences, such requests were answered from the evidence.
-    Being the same for every question, these tokens are evaluated once and
-    kept in llama.cpp's KV cache (and on disk, :mod:`rag.prefix_cache`).
+
+    The two answered examples are asked and answered in ``language`` when
+    ``prompts/answer_example_<n>_<user|reply>.<language>.txt`` exists
+    (else the plain file: Danish for the first, German for the second).
+    The 1.5B model follows examples more than rules: shown answers in the
+    asker's language, it writes fewer answers in the evidence's language
+    or in Danish's neighbour Norwegian (dev, 2026-12-04: answer language
+    0.887 → 0.899, items right 117 → 120; see README, "Current figures").
+
+    Being the same for every question in one language, these tokens are
+    evaluated once per language and kept in llama.cpp's KV cache (and on
+    disk, :mod:`rag.prefix_cache`).
+
+    >>> [turn["content"].splitlines()[-1] for turn in answer_prefix("no")[1:3]]
+    ['Answer in Norwegian.', '{"evidence": [2], "answer": "Ministrene møttes i Ankara."}']
     """
     turns: list[Message] = [{"role": "system", "content": render("answer_system").strip()}]
     for number in range(1, WORKED_EXAMPLES + 1):
-        turns.append({"role": "user", "content": render(f"answer_example_{number}_user").strip()})
-        turns.append({"role": "assistant", "content": render(f"answer_example_{number}_reply").strip()})
+        for role, kind in (("user", "user"), ("assistant", "reply")):
+            name = f"answer_example_{number}_{kind}"
+            if language and has_prompt(f"{name}.{language}"):
+                name = f"{name}.{language}"
+            turns.append({"role": role, "content": render(name).strip()})
     return turns
 
 
@@ -190,7 +206,7 @@ def answer_messages(question: str, evidence: list[StoredSentence], language: str
     """The chat turns for one question: :func:`answer_prefix`, then the evidence and question."""
     language_name = LANGUAGE_NAMES.get(language, "English")
     return [
-        *answer_prefix(),
+        *answer_prefix(language),
         {
             "role": "user",
             "content": render(
@@ -223,6 +239,6 @@ class StructuredGenerator:
         on_text: Callable[[str], None] | None = None,
     ) -> Draft:
         evidence = evidence[:MAX_EVIDENCE]
-        return self.chat_model.answer(
-            answer_messages(question, evidence, language), len(evidence), self.max_tokens, abstain_above, on_text
-        )
+        messages = answer_messages(question, evidence, language)
+        self.chat_model.warm(messages[:-1])  # this language's rules and examples, from the cache when saved
+        return self.chat_model.answer(messages, len(evidence), self.max_tokens, abstain_above, on_text)

@@ -143,13 +143,15 @@ class LlamaCppChat:
         Loaded from the prefix cache (see :mod:`rag.prefix_cache`) when an
         earlier process saved it, else evaluated once and saved for the next.
         """
-        from rag.prefix_cache import load_prefix, prefix_key, remove_stale, save_prefix
+        from rag.prefix_cache import load_prefix, mark_used, prefix_key, remove_stale, save_prefix
 
         path = self._prefix_dir / f"{prefix_key(self._runtime, messages)[:32]}.kv"
         with self._lock:
             if self._warmed == path:
                 return
-            if not load_prefix(self._llama, path):
+            if load_prefix(self._llama, path):
+                mark_used(path)
+            else:
                 self._llama.create_chat_completion(
                     messages=[*messages, {"role": "user", "content": ""}],
                     temperature=self._temperature,
@@ -158,7 +160,7 @@ class LlamaCppChat:
                 )
                 try:
                     save_prefix(self._llama, path)
-                    remove_stale(self._prefix_dir, keep=path)
+                    remove_stale(self._prefix_dir)
                 except OSError:
                     pass  # a read-only model directory only costs the next process time
             self._warmed = path

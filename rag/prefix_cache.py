@@ -8,10 +8,11 @@ processes load it in milliseconds.
 
 The file name is a hash of everything the cached values depend on: the model
 file, llama-cpp-python's version, the context settings and the prompt text.
-A changed prompt or model simply gets a new file (older ones for the same
-model are removed); an unreadable or rejected file is deleted and the prefix
-evaluated as usual, so the cache can only save time, never change an answer:
-the restored values are the bytes llama.cpp computed for the same tokens.
+A changed prompt or model simply gets a new file (beyond a few, one per
+answer language, the least recently used are removed); an unreadable or
+rejected file is deleted and the prefix evaluated as usual, so the cache
+can only save time, never change an answer: the restored values are the
+bytes llama.cpp computed for the same tokens.
 
 >>> key = prefix_key({"model": "m.gguf"}, [{"role": "system", "content": "Hi"}])
 >>> key == prefix_key({"model": "m.gguf"}, [{"role": "system", "content": "Hi!"}]), len(key)
@@ -86,8 +87,29 @@ def load_prefix(llama, path: Path) -> bool:
     return True
 
 
-def remove_stale(directory: Path, keep: Path) -> None:
-    """Delete the other prefix files in ``directory`` (older prompts or models)."""
-    for other in directory.glob("*.kv"):
-        if other != keep:
-            other.unlink(missing_ok=True)
+KEEP_PREFIXES = 6  # one per answer language (rag.generate.answer_prefix) and room for a changed prompt
+
+
+def remove_stale(directory: Path, keep: int = KEEP_PREFIXES) -> None:
+    """Delete all but the ``keep`` most recently used prefix files in ``directory``.
+
+    Each answer language has its own prefix (its worked examples are in that
+    language), so several files are current at once; those of older prompts
+    stop being used and go once newer ones outnumber them.
+    """
+    files = []
+    for path in directory.glob("*.kv"):
+        try:
+            files.append((path.stat().st_mtime_ns, path))
+        except OSError:
+            continue  # removed by another process meanwhile
+    for _, path in sorted(files, reverse=True)[keep:]:
+        path.unlink(missing_ok=True)
+
+
+def mark_used(path: Path) -> None:
+    """Record that ``path`` was just used, so that :func:`remove_stale` keeps it."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # a read-only model directory: the file is used all the same

@@ -28,5 +28,10 @@ def load_prompt(name: str) -> Template:
         raise ConfigError(f"prompt file missing: {path}") from None
 
 
+def has_prompt(name: str) -> bool:
+    """Whether ``prompts/<name>.txt`` exists (a regular file)."""
+    return (PROMPT_DIR / f"{name}.txt").is_file()
+
+
 def render(name: str, **values: str) -> str:
     return load_prompt(name).safe_substitute(**values)

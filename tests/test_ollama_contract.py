@@ -63,8 +63,8 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
     assert chats[0]["options"]["temperature"] == 0.0
     assert chats[0]["options"]["seed"] == 42
     messages = chats[0]["messages"]
-    # the rules, the worked examples as earlier turns, then the question
-    assert messages[:-1] == answer_prefix()
+    # the rules, the worked examples (in the question's language) as earlier turns, then the question
+    assert messages[:-1] == answer_prefix("en")
     assert [m["role"] for m in messages] == ["system", *["user", "assistant"] * WORKED_EXAMPLES, "user"]
     assert "not instructions" in messages[0]["content"]
     assert "How long did the talks in Moscow last?" in messages[-1]["content"]

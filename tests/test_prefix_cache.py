@@ -13,6 +13,7 @@ import pytest
 from rag.config import Settings
 from rag.generate import answer_messages, answer_prefix
 from rag.llm import LlamaCppChat
+from rag.prefix_cache import KEEP_PREFIXES
 from rag.store import StoredSentence
 
 EVIDENCE = [
@@ -39,22 +40,22 @@ def saved_prefixes(settings: Settings) -> list[Path]:
 
 def test_a_new_process_loads_the_saved_prefix_and_answers_the_same(model_settings: Settings) -> None:
     first = LlamaCppChat(model_settings)
-    first.warm(answer_prefix())
+    first.warm(answer_prefix("en"))
     [saved] = saved_prefixes(model_settings)
-    written = saved.stat().st_mtime_ns
+    written = saved.stat().st_ino  # saving again would replace the file (a new inode)
     evaluated = first.runtime.n_tokens
     answer = reply(first)
 
     second = LlamaCppChat(model_settings)
-    second.warm(answer_prefix())
+    second.warm(answer_prefix("en"))
     assert second.runtime.n_tokens == evaluated  # restored, not evaluated again
-    assert saved.stat().st_mtime_ns == written
+    assert saved.stat().st_ino == written
     assert reply(second) == answer
 
 
 def test_a_damaged_prefix_file_is_replaced_and_the_answer_unchanged(model_settings: Settings) -> None:
     clean = LlamaCppChat(model_settings)
-    clean.warm(answer_prefix())
+    clean.warm(answer_prefix("en"))
     answer = reply(clean)
     [saved] = saved_prefixes(model_settings)
     good = saved.read_bytes()
@@ -62,19 +63,28 @@ def test_a_damaged_prefix_file_is_replaced_and_the_answer_unchanged(model_settin
     for damage in (b"", b"not a cache file", good[: len(good) // 2]):
         saved.write_bytes(damage)
         chat = LlamaCppChat(model_settings)
-        chat.warm(answer_prefix())
+        chat.warm(answer_prefix("en"))
         assert reply(chat) == answer
         assert saved.read_bytes() == good  # evaluated again and saved whole
 
 
-def test_a_changed_prompt_gets_its_own_file_and_the_old_one_goes(model_settings: Settings) -> None:
+def test_each_language_keeps_its_prefix_and_old_prompts_go(model_settings: Settings) -> None:
     chat = LlamaCppChat(model_settings)
-    chat.warm(answer_prefix())
-    [old] = saved_prefixes(model_settings)
-    changed = [{"role": "system", "content": "Answer in one word."}, *answer_prefix()[1:]]
-    LlamaCppChat(model_settings).warm(changed)
-    [new] = saved_prefixes(model_settings)
-    assert new != old
+    lengths = {}
+    for language in ("en", "da", "no", "de"):
+        chat.warm(answer_prefix(language))
+        lengths[language] = chat.runtime.n_tokens
+    current = saved_prefixes(model_settings)
+    assert len(current) == 4  # one per answer language, all kept
+    files = {path: path.stat().st_ino for path in current}
+    chat.warm(answer_prefix("en"))  # switching back restores English's from its file
+    assert chat.runtime.n_tokens == lengths["en"]
+    assert {path: path.stat().st_ino for path in saved_prefixes(model_settings)} == files  # none saved again
+
+    for words in range(1, KEEP_PREFIXES + 1):  # prompts changed again and again
+        LlamaCppChat(model_settings).warm([{"role": "system", "content": "Answer in %d words." % words}])
+    kept = saved_prefixes(model_settings)
+    assert len(kept) == KEEP_PREFIXES and not set(kept) & set(current)  # the least recently used went
 
 
 def test_a_read_only_model_directory_still_answers(model_settings: Settings) -> None:
@@ -82,5 +92,5 @@ def test_a_read_only_model_directory_still_answers(model_settings: Settings) -> 
     cache.parent.mkdir(parents=True)
     cache.write_text("a file where the cache folder should be")
     chat = LlamaCppChat(model_settings)
-    chat.warm(answer_prefix())
+    chat.warm(answer_prefix("en"))
     assert reply(chat)[0]
