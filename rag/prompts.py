@@ -28,8 +28,9 @@ def load_prompt(name: str) -> Template:
         raise ConfigError(f"prompt file missing: {path}") from None
 
 
+@lru_cache(maxsize=None)
 def has_prompt(name: str) -> bool:
-    """Whether ``prompts/<name>.txt`` exists (a regular file)."""
+    """Whether ``prompts/<name>.txt`` exists (a regular file); asked once per name, like :func:`load_prompt`."""
     return (PROMPT_DIR / f"{name}.txt").is_file()
 
 
