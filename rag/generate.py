@@ -197,7 +197,7 @@ def answer_prefix(language: str) -> list[Message]:
     for number in range(1, WORKED_EXAMPLES + 1):
         for role, kind in (("user", "user"), ("assistant", "reply")):
             name = f"answer_example_{number}_{kind}"
-            if language and has_prompt(f"{name}.{language}"):
+            if has_prompt(f"{name}.{language}"):
                 name = f"{name}.{language}"
             turns.append({"role": role, "content": render(name).strip()})
     return turns
