@@ -23,8 +23,13 @@ REFUSALS = {
 }
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A number in digits: grouped in thousands (by comma, point, apostrophe or a
+# space: "2,000", "2.000", "2 000" are one value), else with at most one
+# decimal part ("1,5" and "1.5" are one value). A point or comma followed by
+# exactly three digits is read as a thousands separator, as news writes.
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:([,.'\u00a0\u202f ])\d{3}(?!\d))(?:\1\d{3}(?!\d))*|\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"\w+")
+_NUMBER_WORD = re.compile(r"\w+(?:-\w+)*")  # "thirty-four" is one word here
 
 
 @dataclass
@@ -77,16 +82,33 @@ def _numbers(text: str, language: str = "") -> set[str]:
     Digits are read whole ("2,000" is one number, never "2" and "000").
 
     >>> sorted(_numbers("Pulling 2,000 troops in three days on Saturday.", "en"))
-    ['#day5', '2.000', '3']
+    ['#day5', '2000', '3']
+    >>> _numbers("2 000 soldater", "no") == _numbers("2000 Soldaten", "de") == _numbers("2,000 troops", "en")
+    True
+    >>> _numbers("fireogtredive soldater", "da") == _numbers("thirty-four soldiers", "en") == {"34"}
+    True
     >>> _numbers("Am Samstag.", "de") == _numbers("On Saturday.", "en")
     True
     """
-    found = {n.replace(",", ".") for n in _NUMBER.findall(text)}
-    for word in _WORD.findall(text):
-        token = canonical(word, language)
-        if (is_number(token) and not word.isdigit()) or token.startswith("#"):
-            found.add(token)
+    found = {_value(match.group(0)) for match in _NUMBER.finditer(text)}
+    for compound in _NUMBER_WORD.findall(text):
+        words = [compound] if is_number(canonical(compound, language)) else compound.split("-")
+        for word in words:
+            token = canonical(word, language)
+            if (is_number(token) and not word.isdigit()) or token.startswith("#"):
+                found.add(token)
     return found
+
+
+def _value(digits: str) -> str:
+    """One spelling per value: thousands separators dropped, a decimal comma made a point.
+
+    >>> _value("2,000"), _value("2.000"), _value("2 000"), _value("2000"), _value("1,5"), _value("1.5")
+    ('2000', '2000', '2000', '2000', '1.5', '1.5')
+    """
+    if re.fullmatch(r"\d{1,3}(?:[,.'\u00a0\u202f ]\d{3})+", digits):
+        return re.sub(r"\D", "", digits)
+    return digits.replace(",", ".")
 
 
 def unsupported_numbers(

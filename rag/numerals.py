@@ -16,6 +16,8 @@ num2words spells the numbers, Babel (CLDR) names the days and months.
 True
 >>> canonical("fire", "en"), canonical("to", "en"), canonical("may", "en")
 ('fire', 'to', 'may')
+>>> canonical("fireogtredive", "da"), canonical("trettifire", "no"), canonical("thirty-four", "en")
+('34', '34', '34')
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from functools import lru_cache
 # Babel's locale for each ISO code ragbot uses (Norwegian: Bokmål).
 BABEL_LOCALES = {"en": "en", "da": "da", "no": "nb", "de": "de", "sv": "sv"}
 # 1 is left out: "en", "et", "ein", "one" are also articles and pronouns.
-_NUMBERS = [*range(2, 21), *range(30, 100, 10)]
+# Compounds such as "fireogtredive", "vierunddreißig" and "thirty-four" are
+# single words (hyphens joined); "one hundred" and other multi-word numbers
+# are left alone.
+_NUMBERS = [*range(2, 100), 100, 1000]
 # Words that are also common words of their own language.
 _AMBIGUOUS = {"en": {"may"}}
 
@@ -56,7 +61,7 @@ def _table(language: str) -> dict[str, str]:
     table: dict[str, str] = {}
     for number in _NUMBERS:
         word = num2words(number, lang=language).casefold()
-        if word.isalpha():  # single words only: "twenty-one" is left alone
+        if word.replace("-", "").isalpha():  # single words only: "one hundred" is left alone
             table[word] = str(number)
     table.update({name.casefold(): token for name, token in day_and_month_names(language).items()})
     for word in _AMBIGUOUS.get(language, ()):

@@ -81,6 +81,15 @@ def _sentence(text: str, lang: str) -> StoredSentence:
         ("The fire burned for three days [1].", _sentence("The fire burned for three days.", "en"), "en", set()),
         ("Die Gespräche dauerten zwei Stunden [1].", _sentence("The talks lasted three hours.", "en"), "de", {"2"}),
         ("Sie trafen sich am Samstag [1].", _sentence("They met on Sunday.", "en"), "de", {"#day5"}),
+        # One value however its thousands are grouped, and a decimal comma is a point.
+        ("2000 amerikanische Soldaten sollen abziehen [1].", _sentence("Pulling 2,000 American troops.", "en"), "de", set()),
+        ("2 000 amerikanske soldater skal trekkes ut [1].", _sentence("Pulling 2,000 American troops.", "en"), "no", set()),
+        ("Die Inflation lag bei 1,5 Prozent [1].", _sentence("Inflation was 1.5 percent.", "en"), "de", set()),
+        ("2500 soldater blev sendt [1].", _sentence("2,000 soldiers were sent.", "en"), "da", {"2500"}),
+        # Compound number words are one number, hyphenated or not.
+        ("Thirty-four Turkish soldiers were killed [1].", _sentence("34 tyrkiske soldater blev dræbt.", "da"), "en", set()),
+        ("34 tyrkiske soldater blev dræbt [1].", _sentence("Thirty-four Turkish soldiers were killed.", "en"), "da", set()),
+        ("Fireogtredive tyrkiske soldater blev dræbt [1].", _sentence("35 Turkish soldiers were killed.", "en"), "da", {"34"}),
     ],
 )
 def test_numbers_are_read_in_the_answers_language(answer: str, sentence: StoredSentence, asked: str, expected: set[str]) -> None:
