@@ -27,7 +27,8 @@ _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 # space: "2,000", "2.000", "2 000" are one value), else with at most one
 # decimal part ("1,5" and "1.5" are one value). A point or comma followed by
 # exactly three digits is read as a thousands separator, as news writes.
-_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:([,.'\u00a0\u202f ])\d{3}(?!\d))(?:\1\d{3}(?!\d))*|\d+(?:[.,]\d+)?")
+_GROUPED = re.compile(r"\d{1,3}(?:([,.'\u00a0\u202f ])\d{3}(?!\d))(?:\1\d{3}(?!\d))*")
+_NUMBER = re.compile(rf"(?<![\d.,]){_GROUPED.pattern}|\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"\w+")
 _NUMBER_WORD = re.compile(r"\w+(?:-\w+)*")  # "thirty-four" is one word here
 
@@ -106,7 +107,7 @@ def _value(digits: str) -> str:
     >>> _value("2,000"), _value("2.000"), _value("2 000"), _value("2000"), _value("1,5"), _value("1.5")
     ('2000', '2000', '2000', '2000', '1.5', '1.5')
     """
-    if re.fullmatch(r"\d{1,3}(?:[,.'\u00a0\u202f ]\d{3})+", digits):
+    if _GROUPED.fullmatch(digits):
         return re.sub(r"\D", "", digits)
     return digits.replace(",", ".")
 
