@@ -27,8 +27,7 @@ _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 # space: "2,000", "2.000", "2 000" are one value), else with at most one
 # decimal part ("1,5" and "1.5" are one value). A point or comma followed by
 # exactly three digits is read as a thousands separator, as news writes.
-_GROUPED = re.compile(r"\d{1,3}(?:([,.'\u00a0\u202f ])\d{3}(?!\d))(?:\1\d{3}(?!\d))*")
-_NUMBER = re.compile(rf"(?<![\d.,]){_GROUPED.pattern}|\d+(?:[.,]\d+)?")
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}([,.'\u00a0\u202f ])\d{3}(?!\d)(?:\1\d{3}(?!\d))*|\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"\w+")
 _NUMBER_WORD = re.compile(r"\w+(?:-\w+)*")  # "thirty-four" is one word here
 
@@ -91,7 +90,7 @@ def _numbers(text: str, language: str = "") -> set[str]:
     >>> _numbers("Am Samstag.", "de") == _numbers("On Saturday.", "en")
     True
     """
-    found = {_value(match.group(0)) for match in _NUMBER.finditer(text)}
+    found = {_value(match) for match in _NUMBER.finditer(text)}
     for compound in _NUMBER_WORD.findall(text):
         words = [compound] if is_number(canonical(compound, language)) else compound.split("-")
         for word in words:
@@ -101,15 +100,18 @@ def _numbers(text: str, language: str = "") -> set[str]:
     return found
 
 
-def _value(digits: str) -> str:
+def _value(match: re.Match[str]) -> str:
     """One spelling per value: thousands separators dropped, a decimal comma made a point.
 
-    >>> _value("2,000"), _value("2.000"), _value("2 000"), _value("2000"), _value("1,5"), _value("1.5")
-    ('2000', '2000', '2000', '2000', '1.5', '1.5')
+    A match of :data:`_NUMBER` holds a separator group only when it was read
+    as grouped in thousands.
+
+    >>> [_value(_NUMBER.match(n)) for n in ("2,000", "2.000", "2 000", "2000", "1,5", "1.5")]
+    ['2000', '2000', '2000', '2000', '1.5', '1.5']
     """
-    if _GROUPED.fullmatch(digits):
-        return re.sub(r"\D", "", digits)
-    return digits.replace(",", ".")
+    if match.group(1):
+        return re.sub(r"\D", "", match.group(0))
+    return match.group(0).replace(",", ".")
 
 
 def unsupported_numbers(
