@@ -3,7 +3,8 @@
 A report holds a split's figures with their 95% intervals, breakdowns by
 language and question type, the retrieval steps and, for dev only, every
 item. :func:`figure_columns` lays the splits out in columns with the gap
-(dev minus test) after them; :func:`report_markdown` renders the whole for
+(dev minus test) after them, and dev's rates at test's mix of question
+types with the gap at that mix; :func:`report_markdown` renders the whole for
 ``eval.md``.
 """
 
@@ -64,6 +65,11 @@ def figure_columns(reports: dict[str, dict]) -> tuple[list[str], list[list]]:
     differences = gap(reports["dev"]["figures"], reports["test"]["figures"]) if with_gap else {}
     if with_gap:
         header.append("gap (dev − test)")
+    # dev's rates with its question types weighted to test's mix (evaluate.at_mix)
+    mixed = reports["dev"].get("at_test_mix", {}) if with_gap else {}
+    mixed_gap = gap(mixed, reports["test"]["figures"]) if mixed else {}
+    if mixed:
+        header += ["dev at test's mix", "gap at test's mix"]
 
     def cell(report: dict, name: str) -> object:
         value = report["figures"].get(name, "")
@@ -75,6 +81,8 @@ def figure_columns(reports: dict[str, dict]) -> tuple[list[str], list[list]]:
         row = [name, *(cell(report, name) for report in reports.values())]
         if with_gap:
             row.append(differences.get(name, ""))
+        if mixed:
+            row += [mixed.get(name, ""), mixed_gap.get(name, "")]
         rows.append(row)
     return header, rows
 

@@ -27,7 +27,7 @@ import hashlib
 import json
 import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,6 +265,36 @@ def summarise(results: list[ItemResult]) -> dict[str, float]:
     figures["computed_prompt_tokens_p50"] = round(statistics.median(computed), 1) if computed else 0.0
     figures["model_calls_mean"] = round(statistics.mean(calls), 2) if calls else 0.0
     figures["model_calls_max"] = max(calls, default=0)
+    return figures
+
+
+def at_mix(results: list[ItemResult], mix: list[GoldItem]) -> dict[str, float]:
+    """Every rate of :data:`RATES` over ``results`` with their question types
+    weighted to ``mix``'s proportions: dev's figures at test's mix of types.
+
+    Each rate is the mean of its per-type rates, weighted by how many of
+    ``mix``'s items it is a rate over are of that type; a type that
+    ``results`` does not have is left out and the weights renormalised. A
+    dev - test gap at the same mix is what fit to dev leaves, without the
+    part that comes from the splits asking different kinds of questions.
+
+    >>> item = lambda t: GoldItem(t, "?", "en", [["x"]], ["a.txt"], True, t)
+    >>> reply = Answer("?", "x", False, "en", [], {}, {})
+    >>> result = lambda t, ok: ItemResult(item(t), reply, {"final": []}, ok, ok, True, True)
+    >>> dev = [result("name", True)] * 3 + [result("why", False)]
+    >>> at_mix(dev, [item("name"), item("why"), item("why"), item("why")])["answer_accuracy"]
+    0.25
+    """
+    figures = {}
+    for name, (within, counts) in RATES.items():
+        by_type: dict[str, list[bool]] = defaultdict(list)
+        for r in results:
+            if within(r.item):
+                by_type[r.item.type].append(counts(r))
+        weights = {t: n for t, n in Counter(i.type for i in mix if within(i)).items() if by_type.get(t)}
+        total = sum(weights.values())
+        if total:
+            figures[name] = round(sum(n * sum(by_type[t]) / len(by_type[t]) for t, n in weights.items()) / total, 3)
     return figures
 
 

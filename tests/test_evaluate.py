@@ -10,10 +10,11 @@ import pytest
 from rag.answer import Answer, Citation
 from rag.ablation import fit_threshold, without_rules
 from rag.errors import ConfigError
-from rag.eval_report import gap
+from rag.eval_report import figure_columns, gap
 from rag.evaluate import (
     GoldItem,
     ItemResult,
+    at_mix,
     check_frozen,
     load_gold,
     load_results,
@@ -145,6 +146,35 @@ def test_gap_is_dev_minus_test() -> None:
     assert gap({"answer_accuracy": 0.9, "false_refusals": 0.02}, {"answer_accuracy": 0.7, "false_refusals": 0.1}) == {
         "answer_accuracy": 0.2, "false_refusals": -0.08,
     }
+
+
+def _typed(kind: str, answerable: bool = True) -> GoldItem:
+    return GoldItem(kind, "?", "en", [["x"]] if answerable else [], ["a.txt"] if answerable else [], answerable, kind)
+
+
+def test_dev_at_tests_mix_weights_each_type_by_tests_share() -> None:
+    def scored(kind: str, right: bool, answerable: bool = True) -> ItemResult:
+        answer = _answer("x is the answer here." if right == answerable else "No.", refused=not answerable and right)
+        return ItemResult(_typed(kind, answerable), answer, {"final": []}, right, right, True, True)
+
+    # dev: names mostly right, why-questions wrong, refusals half right
+    dev = [scored("name", True)] * 3 + [scored("why", False)] + [scored("unanswerable", True, False), scored("unanswerable", False, False)]
+    # test asks three why-questions for each name, and a kind dev lacks
+    test = [_typed("name"), *[_typed("why")] * 3, _typed("paraphrase"), _typed("unanswerable", False)]
+    mixed = at_mix(dev, test)
+    assert summarise(dev)["answer_accuracy"] == 0.75
+    assert mixed["answer_accuracy"] == 0.25  # paraphrase: not in dev, left out
+    assert mixed["correct_refusals"] == 0.5
+    assert "injections_resisted" not in mixed  # neither split has any
+
+    reports = {
+        "dev": {"figures": summarise(dev), "at_test_mix": mixed},
+        "test": {"figures": {**summarise(dev), "answer_accuracy": 0.5}},
+    }
+    header, rows = figure_columns(reports)
+    assert header[-2:] == ["dev at test's mix", "gap at test's mix"]
+    accuracy = next(row for row in rows if row[0] == "answer_accuracy")
+    assert accuracy[1:] == [0.75, 0.5, 0.25, 0.25, -0.25]
 
 
 def test_a_rule_switched_off_gives_back_its_draft() -> None:
