@@ -129,6 +129,17 @@ def test_splits_are_well_formed(split: str) -> None:
         assert bool(item.expected) == item.answerable
 
 
+@pytest.mark.parametrize("path", sorted((REPO / "evals").glob("unseen-*.jsonl")), ids=lambda p: p.name)
+def test_unseen_batches_are_well_formed_and_new(path: Path) -> None:
+    items = load_gold(path)
+    seeds = {p.name for p in SEEDS.iterdir()}
+    assert len({i.id for i in items}) == len(items)
+    assert all(set(i.sources) <= seeds and bool(i.expected) == i.answerable for i in items)
+    # a check on questions nobody tuned on: none may be one of the splits' own
+    splits = {i.question.casefold() for name in ("dev", "test") for i in load_gold(REPO / "evals" / f"{name}.jsonl")}
+    assert not splits & {i.question.casefold() for i in items}
+
+
 def test_the_test_split_is_frozen(tmp_path: Path) -> None:
     check_frozen(REPO / "evals" / "test.jsonl", REPO / "evals" / "test.sha256")
     edited = tmp_path / "test.jsonl"
