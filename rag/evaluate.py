@@ -285,16 +285,16 @@ def at_mix(results: list[ItemResult], mix: list[GoldItem]) -> dict[str, float]:
     >>> at_mix(dev, [item("name"), item("why"), item("why"), item("why")])["answer_accuracy"]
     0.25
     """
+    groups: dict[str, list[ItemResult]] = defaultdict(list)
+    for r in results:
+        groups[r.item.type].append(r)
+    outcomes = {kind: _rate_outcomes(group) for kind, group in groups.items()}  # per type, per rate
     figures = {}
-    for name, (within, counts) in RATES.items():
-        by_type: dict[str, list[bool]] = defaultdict(list)
-        for r in results:
-            if within(r.item):
-                by_type[r.item.type].append(counts(r))
-        weights = {t: n for t, n in Counter(i.type for i in mix if within(i)).items() if by_type.get(t)}
+    for name, (within, _) in RATES.items():
+        weights = {t: n for t, n in Counter(i.type for i in mix if within(i)).items() if outcomes.get(t, {}).get(name)}
         total = sum(weights.values())
         if total:
-            figures[name] = round(sum(n * sum(by_type[t]) / len(by_type[t]) for t, n in weights.items()) / total, 3)
+            figures[name] = round(sum(n * statistics.mean(outcomes[t][name]) for t, n in weights.items()) / total, 3)
     return figures
 
 

@@ -136,8 +136,8 @@ def test_unseen_batches_are_well_formed_and_new(path: Path) -> None:
     assert len({i.id for i in items}) == len(items)
     assert all(set(i.sources) <= seeds and bool(i.expected) == i.answerable for i in items)
     # a check on questions nobody tuned on: none may be one of the splits' own
-    splits = {i.question.casefold() for name in ("dev", "test") for i in load_gold(REPO / "evals" / f"{name}.jsonl")}
-    assert not splits & {i.question.casefold() for i in items}
+    splits = _questions(REPO / "evals" / "dev.jsonl") | _questions(REPO / "evals" / "test.jsonl")
+    assert not splits & _questions(path)
 
 
 def test_the_test_split_is_frozen(tmp_path: Path) -> None:
@@ -148,9 +148,12 @@ def test_the_test_split_is_frozen(tmp_path: Path) -> None:
         check_frozen(edited, REPO / "evals" / "test.sha256")
 
 
+def _questions(path: Path) -> set[str]:
+    return {i.question.casefold() for i in load_gold(path)}
+
+
 def test_dev_and_test_never_share_a_question() -> None:
-    dev = {i.question.casefold() for i in load_gold(REPO / "evals" / "dev.jsonl")}
-    assert not dev & {i.question.casefold() for i in load_gold(REPO / "evals" / "test.jsonl")}
+    assert not _questions(REPO / "evals" / "dev.jsonl") & _questions(REPO / "evals" / "test.jsonl")
 
 
 def test_gap_is_dev_minus_test() -> None:
