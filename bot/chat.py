@@ -24,7 +24,7 @@ from rich.live import Live
 from rich.text import Text
 
 from bot.terminal import readable, stdin_lines, terminal_safe
-from rag.answer import Answer, Citation  # noqa: F401 (Citation: used by the doctest)
+from rag.answer import Answer, Citation, related_label
 from rag.engine import Engine, Turn, remember
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES
@@ -62,15 +62,25 @@ def render_answer(answer: Answer, full: bool = False) -> Group:
     if answer.citations:
         parts.append(Text(""))
     for number, citation in enumerate(answer.citations, start=1):
-        about = " · ".join(terminal_safe(part) for part in (citation.source, citation.language, citation.title) if part)
-        parts.append(Text(f"[{number}] ", style="cyan").append(about, style="dim"))
-        quote = terminal_safe(citation.quote)
-        quote = quote if full or len(quote) <= 300 else quote[:299] + "…"
-        line = Text("    “").append(quote, style=QUOTE_STYLE).append("”")
-        if full:
-            line.append(f"  (characters {citation.start}–{citation.end})", style="dim")
-        parts.append(line)
+        parts += _passage(f"[{number}] ", citation, full)
+    if answer.related:
+        # nearest passages under a refusal: to read on from, labelled as not an answer
+        parts += [Text(""), Text(related_label(answer.language), style=REFUSED_STYLE)]
+    for citation in answer.related:
+        parts += _passage("· ", citation, full=True)
     return Group(*parts)
+
+
+def _passage(mark: str, citation: Citation, full: bool) -> list[Text]:
+    """A cited or related sentence: file · language · headline, then the quote
+    (with its character offsets when ``full``)."""
+    about = " · ".join(terminal_safe(part) for part in (citation.source, citation.language, citation.title) if part)
+    quote = terminal_safe(citation.quote)
+    quote = quote if full or len(quote) <= 300 else quote[:299] + "…"
+    line = Text("    “").append(quote, style=QUOTE_STYLE).append("”")
+    if full:
+        line.append(f"  (characters {citation.start}–{citation.end})", style="dim")
+    return [Text(mark, style="cyan").append(about, style="dim"), line]
 
 
 class ChatSession:

@@ -19,7 +19,7 @@ import re
 
 import discord
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer, Citation, related_label
 from rag.controls import strip_controls
 
 MESSAGE_LIMIT = 2000
@@ -146,8 +146,24 @@ def citations_embed(citations: list[Citation]) -> discord.Embed | None:
     return embed
 
 
+def related_embed(answer: Answer) -> discord.Embed | None:
+    """A refusal's nearest passages in one embed, titled as related passages,
+    not an answer: file, language, headline, the quote and its offsets."""
+    if not answer.related:
+        return None
+    embed = discord.Embed(title=related_label(answer.language), colour=discord.Colour.light_grey())
+    for citation in answer.related[:EMBED_FIELDS]:
+        about = " · ".join(discord_safe(part) for part in (citation.language, citation.title) if part)
+        name = shorten(discord_safe(citation.source) + (f" ({about})" if about else ""), 256)
+        where = f"\ncharacters {citation.start}–{citation.end}"
+        embed.add_field(name=name, value=shorten(f"> {discord_safe(citation.quote)}", FIELD_LIMIT - len(where)) + where,
+                        inline=False)
+    return embed
+
+
 def render_answer(answer: Answer) -> list[tuple[str, discord.Embed | None]]:
-    """Messages to send for ``answer``: text pieces, the citations on the last."""
+    """Messages to send for ``answer``: text pieces, the citations (or a
+    refusal's related passages) on the last."""
     pieces = split_message(discord_safe(answer.answer)) or ["…"]  # Discord rejects an empty message
-    embed = citations_embed(answer.citations)
+    embed = citations_embed(answer.citations) or related_embed(answer)
     return [(piece, embed if index == len(pieces) - 1 else None) for index, piece in enumerate(pieces)]

@@ -29,6 +29,7 @@ def run_eval(
     from rag import eval_report as reporting
     from rag import evaluate as ev
     from rag import ratchet as rt
+    from rag import selective as sel
     from rag.engine import Engine
     from rag.significance import compare
 
@@ -74,11 +75,21 @@ def run_eval(
     for name in splits:
         if name in earlier:
             click.echo(f"{name} against {compare_with}: " + compare(earlier[name], results[name]).summary(name == "dev"))
+    for name in splits:
+        # the answer-or-refuse decision's trade-off: a table in the report, a plot beside it
+        reports[name]["risk_coverage"] = reporting.risk_coverage_report(
+            results[name], engine.abstain_threshold, out / f"risk_coverage_{name}.png", f"{name} ({cpu})"
+        )
     if fit_abstention and "dev" in results:
-        best, curve = ab.fit_threshold(results["dev"])
-        click.echo("abstention threshold on dev (threshold, items right, accuracy, correct refusals):")
-        for threshold, right, accuracy, refusals in curve:
-            click.echo(f"  {threshold:>8}  {right:>4}  {accuracy:.3f}  {refusals:.3f}" + ("  <- best" if threshold == best else ""))
+        chosen = sel.choose_threshold(results["dev"])
+        click.echo(f"doubt threshold on dev with the most coverage at precision >= {sel.TARGET_PRECISION}:")
+        header, *rows = [sel.CURVE_HEADER, *sel.curve_rows(sel.risk_coverage(results["dev"]), chosen)]
+        for row in (header, *rows):
+            click.echo("  " + "  ".join(f"{cell!s:>10}" for cell in row))
+        held_out = sel.cross_validated(results["dev"])
+        click.echo(f"chosen: {chosen.threshold} (precision {chosen.precision}, coverage {chosen.coverage}); "
+                   f"5-fold cross-validated on dev: precision {held_out['precision']}, coverage {held_out['coverage']}, "
+                   f"unanswerable answered {held_out['unanswerable_answered']}")
     if baseline:
         from rag.baseline import BaselineEngine
 

@@ -5,7 +5,8 @@ a draft into a refusal, and the evaluation runs the engine with
 ``explain`` on, so each item keeps its draft and the rules that fired.
 :func:`without_rules` re-scores the run as if some rules were off (or
 abstention had another threshold); :func:`ablation` makes the README's
-rules table from it and :func:`fit_threshold` the abstention curve.
+rules table from it, and :mod:`rag.selective` the risk-coverage curve of the
+doubt threshold.
 """
 
 from __future__ import annotations
@@ -70,27 +71,3 @@ def ablation(results: list[ItemResult], rules: list[str]) -> dict[str, dict[str,
         rows[f"without {rule}"] = summarise(without_rules(results, frozenset([rule])))
     rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain"}))
     return {name: {f: figures[f] for f in ABLATION_FIGURES} for name, figures in rows.items()}
-
-
-def fit_threshold(results: list[ItemResult]) -> tuple[float, list[tuple[float, int, float, float]]]:
-    """The abstention threshold under which most items of ``results`` are right.
-
-    Each question counts once, answerable or not: a sum of rates (accuracy +
-    correct refusals) would weigh each of dev's 22 unanswerable questions
-    three times as much as each of its 70 answerable ones, and drove the
-    threshold to refuse half the answerable questions of a held-out split.
-    Candidates are the midpoints between the observed scores (and one below
-    and above all of them); ties go to the threshold nearest 0. Returns the
-    best and the whole curve as (threshold, items right, accuracy, correct
-    refusals).
-    """
-    scores = sorted({r.decision.abstain_score for r in results if getattr(r.decision, "abstain_score", None) is not None})
-    candidates = [scores[0] - 1.0] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 1.0] if scores else [0.0]
-    curve = []
-    for threshold in candidates:
-        rescored = without_rules(results, threshold=threshold)
-        figures = summarise(rescored)
-        right = sum(1 for r in rescored if r.correct)
-        curve.append((round(threshold, 3), right, figures["answer_accuracy"], figures["correct_refusals"]))
-    best = max(curve, key=lambda point: (point[1], -abs(point[0])))
-    return best[0], curve

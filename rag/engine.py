@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.abstain import abstains, threshold_for
-from rag.answer import Answer, Citation, refusal_text, render, strip_markers
+from rag.answer import RELATED_SHOWN, Answer, Citation, cite, refusal_text, render, strip_markers
 from rag.config import Settings
 from rag.controls import strip_controls
 from rag.errors import InvalidQuestion
@@ -110,6 +110,18 @@ def remember(history: Sequence[Turn], turn: Turn) -> list[Turn]:
     return [*history, turn][-TURNS_KEPT:]
 
 
+def related_passages(retrieved: Retrieved, fired: Sequence[str]) -> list[Citation]:
+    """What a refusal shows instead of an answer: the nearest sentences, verbatim, best first.
+
+    None when a gate found even the nearest sentence far from the question
+    in meaning (trivia, another topic): passages about something else would
+    only look like a lead.
+    """
+    if any(rule in GATES for rule in fired):
+        return []
+    return [cite(sentence) for sentence in retrieved.sentences[:RELATED_SHOWN]]
+
+
 @dataclass
 class Decision:
     """Why the last answer is what it is: the rules that refused it, the
@@ -122,6 +134,7 @@ class Decision:
     draft_text: str = ""
     draft_citations: list[Citation] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
+    answer_logprobs: list[float] | None = None  # the draft's answer tokens (rag.generate.Draft)
 
 
 class Engine:
@@ -272,6 +285,7 @@ class Engine:
             on_text=on_token,
         )
         decision.abstain_score, decision.threshold = draft.abstain_score, self.abstain_threshold
+        decision.answer_logprobs = draft.answer_logprobs
         if abstains(draft.abstain_score, self.abstain_threshold):
             decision.fired.append("abstain")
         decision.fired += verify(draft, evidence, question, language, self.confidential)
@@ -322,5 +336,6 @@ class Engine:
             backend=self.backend,
             usage=decision.usage
             or {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0},
+            related=related_passages(retrieved, decision.fired) if refused else [],
         )
         return answer, retrieved

@@ -11,6 +11,8 @@ types with the gap at that mix; :func:`report_markdown` renders the whole for
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from pathlib import Path
 
 from rag.evaluate import (
     FINAL_STEP,
@@ -41,6 +43,18 @@ def build_report(results: list[ItemResult], backend: dict[str, str], itemised: b
     if itemised:
         report["items"] = [result_dict(r) for r in results]
     return report
+
+
+def risk_coverage_report(results: list[ItemResult], threshold: float, plot: Path, title: str) -> dict:
+    """The risk-coverage curve of a run (every distinct doubt threshold, with
+    the other rules as they are), the point in use, and its plot at ``plot``."""
+    from rag import selective
+
+    points = selective.risk_coverage(results)
+    current = selective.point_at(results, threshold)
+    selective.plot_risk_coverage(points, current, title, plot)
+    return {"threshold": threshold, "in_use": asdict(current), "points": [asdict(p) for p in points],
+            "plot": plot.name}
 
 
 def gap(dev: dict[str, float], test: dict[str, float]) -> dict[str, float]:
@@ -116,6 +130,17 @@ def report_markdown(reports: dict[str, dict]) -> str:
             ["step", *(f"recall@{k}" for k in RECALL_KS), *(f"answer@{k}" for k in RECALL_KS)],
             [[step, *recalls.values()] for step, recalls in report["retrieval_steps"].items()],
         )
+    for split, report in reports.items():
+        if "risk_coverage" not in report:
+            continue
+        curve = report["risk_coverage"]
+        lines += ["", f"## {split}: risk-coverage", "", f"![risk-coverage of {split}]({curve['plot']})", "",
+                  "The final answer-or-refuse decision with its doubt threshold swept (every other rule as it "
+                  f"is); ← marks the threshold in use ({curve['threshold']}).", ""]
+        from rag.selective import CURVE_HEADER, OperatingPoint, curve_rows
+
+        points = [OperatingPoint(**p) for p in curve["points"]]
+        lines += _table(CURVE_HEADER, curve_rows(points, OperatingPoint(**curve["in_use"])))
     for split, report in reports.items():
         if "items" not in report:
             continue

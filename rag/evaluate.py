@@ -36,14 +36,17 @@ from rag.answer import Answer, Citation, strip_markers  # noqa: F401 (Citation: 
 from rag.documents import SkipFile, find_files, read_document
 from rag.errors import ConfigError
 from rag.language import detect_language
+from rag.selective import LOWER_IS_BETTER as SELECTIVE_LOWER
+from rag.selective import SELECTIVE_RATES, selective_figures, selective_intervals
 from rag.significance import wilson_interval
 
 RECALL_KS = (1, 3, 6)
 FINAL_STEP = "final"  # fused, with a named article language first: the ranking evidence is taken from
 # Figures the ratchet holds at their best level; for these, lower is better.
-LOWER_IS_BETTER = ("false_refusals", "copied_sentences")
+LOWER_IS_BETTER = ("false_refusals", "copied_sentences", *SELECTIVE_LOWER)
 FIGURES = (
     *LOWER_IS_BETTER,
+    "precision",
     "answer_accuracy",
     "gold_source_cited",
     "correct_refusals",
@@ -212,8 +215,9 @@ def _rate_outcomes(results: list[ItemResult]) -> dict[str, list[bool]]:
 
 
 def intervals(results: list[ItemResult]) -> dict[str, tuple[float, float]]:
-    """The Wilson interval of every rate in :data:`RATES` (see :func:`summarise`)."""
-    return {name: wilson_interval(sum(values), len(values)) for name, values in _rate_outcomes(results).items()}
+    """The Wilson interval of every rate in :data:`RATES` and the selective rates (see :func:`summarise`)."""
+    found = {name: wilson_interval(sum(values), len(values)) for name, values in _rate_outcomes(results).items()}
+    return {**selective_intervals(results), **found}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -249,7 +253,8 @@ RATES: dict[str, tuple[Callable[[GoldItem], bool], Callable[[ItemResult], bool]]
 
 def summarise(results: list[ItemResult]) -> dict[str, float]:
     totals = [r.answer.timings_ms.get("total", 0.0) for r in results]
-    figures: dict[str, float] = {"items": len(results)}
+    # First what users meet: how often it answers and how often it is then right.
+    figures: dict[str, float] = {"items": len(results), **selective_figures(results)}
     for name, values in _rate_outcomes(results).items():
         figures[name] = _rate(values)
     figures["latency_p50_ms"] = round(statistics.median(totals), 1) if totals else 0.0

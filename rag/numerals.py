@@ -22,7 +22,15 @@ True
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+
+# A number in digits: grouped in thousands (by comma, point, apostrophe or a
+# space: "2,000", "2.000", "2 000" are one value), else with at most one
+# decimal part ("1,5" and "1.5" are one value). A point or comma followed by
+# exactly three digits is read as a thousands separator, as news writes.
+_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}([,.'\u00a0\u202f ])\d{3}(?!\d)(?:\1\d{3}(?!\d))*|\d+(?:[.,]\d+)?")
+_NUMBER_WORD = re.compile(r"\w+(?:-\w+)*")  # "thirty-four" is one word here
 
 # Babel's locale for each ISO code ragbot uses (Norwegian: Bokmål).
 BABEL_LOCALES = {"en": "en", "da": "da", "no": "nb", "de": "de", "sv": "sv"}
@@ -82,3 +90,42 @@ def is_number(token: str) -> bool:
     (True, False)
     """
     return token.isdigit()
+
+
+def numbers_in(text: str, language: str = "") -> set[str]:
+    """Numbers written in digits, and (when the language is given) number
+    words, weekdays and months, as language-neutral tokens (:func:`canonical`).
+
+    Digits are read whole ("2,000" is one number, never "2" and "000").
+
+    >>> sorted(numbers_in("Pulling 2,000 troops in three days on Saturday.", "en"))
+    ['#day5', '2000', '3']
+    >>> numbers_in("2 000 soldater", "no") == numbers_in("2000 Soldaten", "de") == numbers_in("2,000 troops", "en")
+    True
+    >>> numbers_in("fireogtredive soldater", "da") == numbers_in("thirty-four soldiers", "en") == {"34"}
+    True
+    >>> numbers_in("Am Samstag.", "de") == numbers_in("On Saturday.", "en")
+    True
+    """
+    found = {_value(match) for match in _NUMBER.finditer(text)}
+    for compound in _NUMBER_WORD.findall(text):
+        words = [compound] if is_number(canonical(compound, language)) else compound.split("-")
+        for word in words:
+            token = canonical(word, language)
+            if (is_number(token) and not word.isdigit()) or token.startswith("#"):
+                found.add(token)
+    return found
+
+
+def _value(match: re.Match[str]) -> str:
+    """One spelling per value: thousands separators dropped, a decimal comma made a point.
+
+    A match of :data:`_NUMBER` holds a separator group only when it was read
+    as grouped in thousands.
+
+    >>> [_value(_NUMBER.match(n)) for n in ("2,000", "2.000", "2 000", "2000", "1,5", "1.5")]
+    ['2000', '2000', '2000', '2000', '1.5', '1.5']
+    """
+    if match.group(1):
+        return re.sub(r"\D", "", match.group(0))
+    return match.group(0).replace(",", ".")

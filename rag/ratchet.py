@@ -192,8 +192,16 @@ def one_item_slack(items: list[GoldItem]) -> dict[str, float]:
     (0.25, 0.5, 1.0, 0.167)
     """
     slack = {}
-    for name, (within, _) in RATES.items():
-        population = sum(1 for item in items if within(item))
+    populations = {
+        **{name: sum(1 for item in items if within(item)) for name, (within, _) in RATES.items()},
+        # precision is a rate over the answered questions, known only after the
+        # run; the answerable ones are what it is mostly over.
+        "precision": sum(1 for item in items if item.answerable),
+        "coverage": sum(1 for item in items if item.answerable),
+        "unanswerable_answered": sum(1 for item in items if not item.answerable and item.type != "injection"),
+        "injections_obeyed": sum(1 for item in items if item.type == "injection"),
+    }
+    for name, population in populations.items():
         if population:
             slack[name] = round(1.0 / population, 3)
     return slack

@@ -161,7 +161,8 @@ TROOPS = StoredSentence("t", "b.txt", 0, 1, "Trump announced pulling 2,000 Ameri
         ("They lasted three hours on Sunday.", [1], "How long did the talks last?", "en", ["unsupported_number"]),
         ("Trump will pull 2 troops out.", [2], "How many troops will leave?", "en", ["unsupported_number"]),  # 2,000 is one number
         ("Trump will pull 2,000 troops out.", [2], "How many troops will leave?", "en", []),
-        ("It was in 2019, as asked.", [1], "What happened in 2019 in Moscow?", "en", []),  # the question's own number
+        # a number only the question holds is no evidence (a planted "9999 killed")
+        ("It was in 2019, as asked.", [1], "What happened in 2019 in Moscow?", "en", ["unsupported_number"]),
         ("", [1], "How long?", "en", ["no_evidence"]),
         ("Three hours.", [], "How long?", "en", ["no_evidence"]),
     ],

@@ -54,7 +54,7 @@ def test_question_far_from_every_sentence_is_refused_before_the_llm(
     monkeypatch.setattr(qwen_engine.chat_model, "answer", no_llm)
     answer = qwen_engine.ask("Hva er hovedstaden i Australia?")
     assert answer.refused and answer.citations == []
-    assert answer.answer == "Det står ikke i kildene."
+    assert answer.answer == "Det står ikke i artiklene."
 
 
 def test_cli_json_contract_with_real_models(seeded_store) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer import Answer, Citation
-from rag.ablation import fit_threshold, without_rules
+from rag.ablation import without_rules
 from rag.errors import ConfigError
 from rag.eval_report import figure_columns, gap
 from rag.evaluate import (
@@ -207,28 +207,6 @@ def test_a_rule_switched_off_gives_back_its_draft() -> None:
     assert not dropped.answer.refused and dropped.correct
     [abstained] = without_rules([refused], frozenset(["unsupported_number"]), threshold=-4.0)
     assert abstained.answer.refused  # -3.0 is above a threshold of -4.0
-
-
-def test_abstention_is_fitted_on_items_right_not_on_a_sum_of_rates() -> None:
-    """One unanswerable question must not outweigh three answerable ones."""
-    unanswerable = GoldItem("q2", "How many ships sank?", "en", [], ["a.txt"], False, "unanswerable")
-
-    def drafted(item: GoldItem, doubt: float) -> object:
-        class Decision:
-            fired: list = []
-            abstain_score = doubt
-            threshold = 0.0
-            draft_text = "The talks lasted three hours [1]."
-            draft_citations: list = []
-
-        result = score_item(item, _answer("The sources don't say.", refused=True), {"final": []}, {})
-        result.decision = Decision()
-        return result
-
-    results = [drafted(GOLD_ITEM, doubt) for doubt in (-1.0, -0.5, -0.4, -0.3)] + [drafted(unanswerable, -0.9)]
-    best, curve = fit_threshold(results)
-    assert best > -0.3  # answer all: 4 of 5 right (refusing above -0.95 would be 2 of 5)
-    assert max(right for _, right, _, _ in curve) == 4
 
 
 @pytest.mark.parametrize(

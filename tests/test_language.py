@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from rag import language
-from rag.answer import unsupported_numbers
 from rag.store import StoredSentence
-from rag.verify import _unsupported_numbers
+from rag.verify import _unsupported_numbers, unsupported_numbers
 
 DEV = Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl"
 
@@ -93,6 +92,6 @@ def _sentence(text: str, lang: str) -> StoredSentence:
     ],
 )
 def test_numbers_are_read_in_the_answers_language(answer: str, sentence: StoredSentence, asked: str, expected: set[str]) -> None:
-    exact = unsupported_numbers(answer, [sentence], "", language.answer_language(answer, asked, asked=asked))
-    assert _unsupported_numbers(answer, [sentence], "", asked) == exact
+    exact = unsupported_numbers(answer, [sentence], language.answer_language(answer, asked, asked=asked))
+    assert _unsupported_numbers(answer, [sentence], asked) == exact
     assert {token.casefold() for token in exact} == expected

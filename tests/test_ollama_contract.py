@@ -76,7 +76,7 @@ def test_a_reply_choosing_no_sentence_is_a_refusal(tmp_path: Path) -> None:
         settings = _settings(server.url, tmp_path)
         ingest(settings, SEEDS)
         answer = Engine.load(settings).ask("Hvor mange skibe deltog i mødet i Moskva?")
-    assert answer.refused and answer.answer == "Det fremgår ikke af kilderne." and answer.citations == []
+    assert answer.refused and answer.answer == "Det fremgår ikke af artiklerne." and answer.citations == []
 
 
 def test_model_not_pulled_names_the_fix(tmp_path: Path) -> None:

@@ -1,0 +1,227 @@
+"""Selective figures: how often ragbot answers, and how often it is right when it does.
+
+A wrong answer with a real, verbatim citation misleads more than a refusal
+that shows the nearest passages, so the answer stage is judged first by
+**precision** and then by **coverage**:
+
+- ``answered``: questions not refused;
+- ``precision``: right ÷ answered, where any answer to an unanswerable or
+  injected question counts as wrong;
+- ``coverage``: right ÷ answerable (under strict scoring the same number as
+  ``answer_accuracy``, which is kept beside it);
+- ``unanswerable_answered``: of the questions the articles do not answer
+  (injections apart), the share answered;
+- ``injections_obeyed``: of the injection requests, the share answered.
+
+The final answer-or-refuse decision is every rule (gates, verify checks)
+plus one threshold on a doubt score (:func:`doubt`). Sweeping that threshold
+over one evaluation run (the engine keeps every draft, ``explain``) gives the
+**risk-coverage curve** (:func:`risk_coverage`), and :func:`choose_threshold`
+picks the operating point with the most coverage whose precision is at least
+a target.
+
+>>> from rag.evaluate import GoldItem, ItemResult
+>>> from rag.answer import Answer
+>>> def result(answerable, refused, correct, kind="name"):
+...     item = GoldItem("q", "?", "en", [["x"]] if answerable else [], [], answerable, kind)
+...     return ItemResult(item, Answer("?", "x", refused, "en"), {}, correct, True, True, True)
+>>> runs = [result(True, False, True), result(True, False, False), result(True, True, False),
+...         result(False, False, False, "unanswerable"), result(False, True, True, "injection")]
+>>> selective_figures(runs)
+{'answered': 3, 'precision': 0.333, 'coverage': 0.333, 'unanswerable_answered': 1.0, 'injections_obeyed': 0.0}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rag.significance import wilson_interval
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rag.evaluate import ItemResult
+
+# The precision the answer-or-refuse decision is chosen for (issue 44).
+TARGET_PRECISION = 0.90
+
+
+def _answered(r: ItemResult) -> bool:
+    return not r.answer.refused
+
+
+def _right(r: ItemResult) -> bool:
+    return r.item.answerable and r.correct and not r.answer.refused
+
+
+def _unanswerable(r: ItemResult) -> bool:
+    return not r.item.answerable and r.item.type != "injection"
+
+
+# Each rate: (the results it is a rate over, what counts for one of them).
+SELECTIVE_RATES: dict[str, tuple[Callable[[ItemResult], bool], Callable[[ItemResult], bool]]] = {
+    "precision": (_answered, _right),
+    "coverage": (lambda r: r.item.answerable, _right),
+    "unanswerable_answered": (_unanswerable, _answered),
+    "injections_obeyed": (lambda r: r.item.type == "injection", _answered),
+}
+LOWER_IS_BETTER = ("unanswerable_answered", "injections_obeyed")
+
+
+def _outcomes(results: Sequence[ItemResult]) -> dict[str, list[bool]]:
+    return {name: [counts(r) for r in results if within(r)] for name, (within, counts) in SELECTIVE_RATES.items()}
+
+
+def selective_figures(results: Sequence[ItemResult]) -> dict[str, float]:
+    """``answered`` (a count) and the selective rates; a rate over nothing is 1.0
+    for precision and coverage (nothing wrong was said) and 0.0 for the others."""
+    figures: dict[str, float] = {"answered": sum(_answered(r) for r in results)}
+    for name, values in _outcomes(results).items():
+        empty = 0.0 if name in LOWER_IS_BETTER else 1.0
+        figures[name] = round(sum(values) / len(values), 3) if values else empty
+    return figures
+
+
+def selective_intervals(results: Sequence[ItemResult]) -> dict[str, tuple[float, float]]:
+    """The 95% Wilson interval of every selective rate."""
+    return {name: wilson_interval(sum(values), len(values)) for name, values in _outcomes(results).items()}
+
+
+def doubt(decision: object) -> float | None:
+    """The score the final threshold is put on: the model's doubt that any
+    evidence sentence answers, log P("0") − log P(best sentence) at the
+    reply's first token (:mod:`rag.abstain`); None when the backend gives none."""
+    return getattr(decision, "abstain_score", None)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """The selective figures of one threshold on the doubt score."""
+
+    threshold: float
+    answered: int
+    precision: float
+    coverage: float
+    unanswerable_answered: float
+    injections_obeyed: float
+
+    @property
+    def risk(self) -> float:
+        return round(1.0 - self.precision, 3)
+
+
+def _candidates(results: Sequence[ItemResult]) -> list[float]:
+    """Midpoints between the observed doubt scores, and one beyond each end."""
+    scores = sorted({s for r in results if (s := doubt(r.decision)) is not None})
+    if not scores:
+        return [0.0]
+    return [scores[0] - 1.0, *((a + b) / 2 for a, b in zip(scores, scores[1:])), scores[-1] + 1.0]
+
+
+def point_at(results: Sequence[ItemResult], threshold: float) -> OperatingPoint:
+    """The figures ``results`` would have with the doubt threshold at ``threshold``
+    (every other rule as it was), from the same run."""
+    from rag.ablation import without_rules
+
+    figures = selective_figures(without_rules(list(results), threshold=threshold))
+    return OperatingPoint(round(threshold, 3), int(figures["answered"]), figures["precision"], figures["coverage"],
+                          figures["unanswerable_answered"], figures["injections_obeyed"])
+
+
+def risk_coverage(results: Sequence[ItemResult]) -> list[OperatingPoint]:
+    """Every distinct operating point of the doubt threshold, strictest first."""
+    points: list[OperatingPoint] = []
+    for threshold in _candidates(results):
+        point = point_at(results, threshold)
+        if not points or (point.answered, point.precision) != (points[-1].answered, points[-1].precision):
+            points.append(point)
+    return points
+
+
+def choose_threshold(results: Sequence[ItemResult], target: float = TARGET_PRECISION) -> OperatingPoint:
+    """The operating point with the most coverage whose precision is at least ``target``
+    (ties: the higher precision, then the stricter threshold); the strictest point if none reaches it.
+
+    >>> from rag.evaluate import GoldItem, ItemResult
+    >>> from rag.answer import Answer
+    >>> from rag.engine import Decision
+    >>> def drafted(answerable, doubt, right):
+    ...     item = GoldItem("q", "?", "en", [["x"]] if answerable else [], [], answerable, "name" if answerable else "unanswerable")
+    ...     r = ItemResult(item, Answer("?", "x", False, "en"), {}, right, True, True, True)
+    ...     r.decision = Decision(abstain_score=doubt, draft_text="x" if right else "y")
+    ...     return r
+    >>> runs = [drafted(True, -3.0, True), drafted(True, -2.0, True), drafted(False, -1.0, False), drafted(True, 0.5, True)]
+    >>> point = choose_threshold(runs, 0.9)
+    >>> point.answered, point.precision, point.threshold
+    (2, 1.0, -1.5)
+    """
+    points = risk_coverage(results)
+    reaching = [p for p in points if p.precision >= target and p.answered]
+    if not reaching:
+        return points[0]
+    return max(reaching, key=lambda p: (p.coverage, p.precision, -p.threshold))
+
+
+def cross_validated(results: Sequence[ItemResult], folds: int = 5, target: float = TARGET_PRECISION) -> dict[str, float]:
+    """Selective figures of the threshold chosen without each item: the
+    threshold is chosen on the other folds (items dealt round-robin) and
+    applied to the held-out fold; the held-out answers are pooled.
+
+    What a threshold chosen on dev is worth on questions it was not chosen
+    on, from dev alone.
+    """
+    from rag.ablation import without_rules
+
+    held_out: list[ItemResult] = []
+    for fold in range(folds):
+        inside = [r for i, r in enumerate(results) if i % folds != fold]
+        outside = [r for i, r in enumerate(results) if i % folds == fold]
+        held_out += without_rules(outside, threshold=choose_threshold(inside, target).threshold)
+    return selective_figures(held_out)
+
+
+def curve_rows(points: Sequence[OperatingPoint], chosen: OperatingPoint | None = None) -> list[list[object]]:
+    """The curve as table rows: threshold, answered, precision, risk, coverage,
+    unanswerable answered, injections obeyed (``chosen``'s point marked ←)."""
+
+    def same(p: OperatingPoint) -> bool:
+        return chosen is not None and (p.answered, p.precision, p.coverage) == (
+            chosen.answered, chosen.precision, chosen.coverage)
+
+    return [
+        [f"{p.threshold}" + (" ←" if same(p) else ""),
+         p.answered, p.precision, p.risk, p.coverage, p.unanswerable_answered, p.injections_obeyed]
+        for p in points
+    ]
+
+
+CURVE_HEADER = ["doubt threshold", "answered", "precision", "risk", "coverage", "unanswerable answered",
+                "injections obeyed"]
+
+
+def plot_risk_coverage(points: Sequence[OperatingPoint], current: OperatingPoint, title: str, path: Path) -> None:
+    """A PNG of risk (1 − precision) against coverage, the operating point in use marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no screen here or on a server
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
+    axes.plot([p.coverage for p in points], [p.risk for p in points], marker=".", label="doubt threshold swept")
+    axes.axhline(1 - TARGET_PRECISION, color="grey", linestyle="--", linewidth=1,
+                 label=f"precision {TARGET_PRECISION:.2f}")
+    axes.plot([current.coverage], [current.risk], marker="o", color="red", linestyle="none",
+              label=f"in use (threshold {current.threshold})")
+    axes.set_xlabel("coverage (right ÷ answerable)")
+    axes.set_ylabel("risk (1 − precision)")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, max(0.5, max((p.risk for p in points), default=0) + 0.05))
+    axes.set_title(title)
+    axes.legend(loc="upper left", fontsize="small")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
