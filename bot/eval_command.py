@@ -115,7 +115,9 @@ def run_eval(
     regressions = [
         regression
         for name, items in splits.items()
-        for regression in rt.regressions(levels, name, every, reports[name]["figures"], rt.one_item_slack(items))
+        for regression in rt.regressions(
+            levels, name, every, reports[name]["figures"], rt.one_item_slack(items, reports[name]["figures"])
+        )
     ]
     if regressions:
         click.echo(f"error: below the ratchet for {cpu}: " + "; ".join(regressions), err=True)

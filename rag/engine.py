@@ -134,7 +134,6 @@ class Decision:
     draft_text: str = ""
     draft_citations: list[Citation] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
-    answer_logprobs: list[float] | None = None  # the draft's answer tokens (rag.generate.Draft)
 
 
 class Engine:
@@ -285,7 +284,6 @@ class Engine:
             on_text=on_token,
         )
         decision.abstain_score, decision.threshold = draft.abstain_score, self.abstain_threshold
-        decision.answer_logprobs = draft.answer_logprobs
         if abstains(draft.abstain_score, self.abstain_threshold):
             decision.fired.append("abstain")
         decision.fired += verify(draft, evidence, question, language, self.confidential)

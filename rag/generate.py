@@ -50,9 +50,6 @@ class Draft:
     # time.perf_counter() when the model's first token came, for the benchmark
     # (the first answer text comes several tokens later, after the evidence).
     first_token_at: float | None = None
-    # The model's log-probability of each token of the answer text, as it
-    # would have chosen without the grammar; None when the backend cannot tell.
-    answer_logprobs: list[float] | None = None
 
 
 # The reply after PREFILL, as llama.cpp enforces it (Ollama gets
@@ -130,12 +127,6 @@ class AnswerStream:
         self.on_text = on_text
         self.reply = ""
         self._shown = 0
-
-    @property
-    def answer_length(self) -> int:
-        """Characters of answer text in the reply so far (escapes counted as written)."""
-        found = _ANSWER.search(self.reply)
-        return len(found.group(1)) if found else 0
 
     def feed(self, piece: str) -> None:
         self.reply += piece

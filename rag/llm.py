@@ -207,20 +207,11 @@ class LlamaCppChat:
         prompt = self.answer_prompt(messages)
         digits = self._digit_tokens()[: evidence_count + 1]
         decided: dict[str, float] = {}
-        # The model's own log-probability of each token it wrote (unconstrained
-        # by the grammar): the token chosen at one step is the last input id of
-        # the next, so step i's is read at step i + 1 (the closing token's never).
-        chosen_logprobs: list[float] = []
-        previous: list[np.ndarray] = []
 
-        def decide(input_ids, logits):
-            if previous:
-                chosen_logprobs.append(float(previous[0][input_ids[-1]]))
-            top = logits.max()
-            logprobs = logits - (top + np.log(np.exp(logits - top).sum()))
-            previous[:] = [logprobs]
+        def decide(_input_ids, logits):
             if decided:
                 return logits
+            logprobs = logits - np.logaddexp.reduce(logits)
             score = float(logprobs[digits[0]] - max(logprobs[d] for d in digits[1:]))
             decided["score"] = score
             keep = digits[:1] if score > abstain_above else digits[1:]
@@ -244,15 +235,11 @@ class LlamaCppChat:
                 logits_processor=LogitsProcessorList([decide, greedy] if greedy else [decide]),
                 stream=True,
             )
-            answer_tokens: list[int] = []  # which completion tokens wrote answer text
             try:
                 for chunk in chunks:
                     generated += 1
                     first_token_at = first_token_at or time.perf_counter()
-                    before = stream.answer_length
                     stream.feed(chunk["choices"][0]["text"])
-                    if stream.answer_length > before:
-                        answer_tokens.append(generated - 1)
                     if decided.get("score", -math.inf) > abstain_above:
                         break  # "0": no sentence answers, nothing more to read
             finally:
@@ -266,8 +253,7 @@ class LlamaCppChat:
             "completion_tokens": generated,
             "model_calls": 1,
         }
-        logprobs = [chosen_logprobs[i] for i in answer_tokens if i < len(chosen_logprobs)]
-        return Draft(evidence, text, decided.get("score"), usage, first_token_at, logprobs)
+        return Draft(evidence, text, decided.get("score"), usage, first_token_at)
 
     def cached_tokens(self, tokens: list[int]) -> int:
         """How many of ``tokens`` llama.cpp will find in its KV cache (the

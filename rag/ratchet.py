@@ -179,7 +179,7 @@ def check_ratchet(
     return regressions
 
 
-def one_item_slack(items: list[GoldItem]) -> dict[str, float]:
+def one_item_slack(items: list[GoldItem], figures: dict[str, float] | None = None) -> dict[str, float]:
     """What one gold item is worth in each figure (1 / the items it is a rate over).
 
     The ratchet allows that much: llama.cpp's float sums may differ on another
@@ -194,9 +194,9 @@ def one_item_slack(items: list[GoldItem]) -> dict[str, float]:
     slack = {}
     populations = {
         **{name: sum(1 for item in items if within(item)) for name, (within, _) in RATES.items()},
-        # precision is a rate over the answered questions, known only after the
-        # run; the answerable ones are what it is mostly over.
-        "precision": sum(1 for item in items if item.answerable),
+        # precision is a rate over the answered questions, known from the run's
+        # ``figures``; without them, over the answerable ones.
+        "precision": int((figures or {}).get("answered", 0)) or sum(1 for item in items if item.answerable),
         "coverage": sum(1 for item in items if item.answerable),
         "unanswerable_answered": sum(1 for item in items if not item.answerable and item.type != "injection"),
         "injections_obeyed": sum(1 for item in items if item.type == "injection"),

@@ -136,7 +136,7 @@ def test_batch_json_with_plumbing_model(tmp_path: Path) -> None:
     ]
     assert "limit is 500" in objects[2]["error"]
     for answer in objects[:2]:
-        assert set(answer) == {"question", "answer", "refused", "language", "citations", "timings_ms", "backend", "usage"}
+        assert set(answer) == {"question", "answer", "refused", "language", "citations", "timings_ms", "backend", "usage", "related"}
         assert answer["backend"]["llm"] == "embedded:smollm2-135m"
         for citation in answer["citations"]:
             text = (SEEDS / citation["source"]).read_text(encoding="utf-8")
