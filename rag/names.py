@@ -24,6 +24,7 @@ _FOLDED_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "å": "a", "ß": "ss", "
 _EQUIVALENT_SPELLINGS = (("tsch", "ch"), ("sch", "sh"), ("ck", "k"), ("c", "k"), ("w", "v"), ("ph", "f"))
 
 
+@lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """A word reduced to what its spellings across languages share.
 
@@ -81,6 +82,28 @@ def is_country_name(word: str) -> bool:
     (True, False)
     """
     return fold(word) in _country_names()
+
+
+def country_names() -> dict[str, frozenset[str]]:
+    """Every country's folded name in every ragbot language (CLDR) -> its folded names in all of them.
+
+    >>> sorted(country_names()["tyskland"])[:3]
+    ['deukhland', 'germany', 'tyskland']
+    """
+    return _country_names()
+
+
+def is_language_name(word: str) -> bool:
+    """Whether ``word`` names a language or its people in one of ragbot's languages ("Danish", "tyske").
+
+    >>> is_language_name("Danish"), is_language_name("norwegischen"), is_language_name("Norway")
+    (True, True, False)
+    """
+    folded = word.casefold()
+    return any(
+        folded.startswith(name) and len(folded) - len(name) <= _INFLECTION_LETTERS and not is_country_name(word)
+        for name in _language_name_words()
+    )
 
 
 # A language name inflected ("tyske", "deutschen") adds at most this many letters;

@@ -29,12 +29,14 @@ from rag.generate import Draft
 from rag.language import LANGUAGE_NAMES, answer_language
 from rag.numerals import numbers_in
 from rag.store import StoredSentence
-from rag.words import content_words, name_units, same_word, words
+from rag.names import is_language_name
+from rag.words import content_words, held_by, name_units, same_word, words
 
 CHECKS = (
     "no_evidence",
     "unsupported_number",
     "question_number_missing",
+    "question_name_missing",
     "asked_kind_missing",
     "restates_question",
     "no_new_name",
@@ -57,6 +59,8 @@ def verify(
     - ``question_number_missing``: a number or date the question names
       ("in March 2020", "in 2023") that no chosen sentence holds: the
       evidence is about another time or count (a near miss).
+    - ``question_name_missing``: a name the question asks about that no
+      chosen sentence holds in any spelling (:func:`question_names_missing`).
     - ``asked_kind_missing``: a "how long / how many / when" question
       answered with no duration, number or date (:func:`asked_kind_missing`).
     - ``restates_question``: the answer adds no word and no number to the
@@ -73,6 +77,7 @@ def verify(
     verdicts = {
         "unsupported_number": bool(_unsupported_numbers(text, cited, language)),
         "question_number_missing": bool(numbers_in(question, language) - _numbers_held(cited)),
+        "question_name_missing": bool(question_names_missing(question, cited, language)),
         "asked_kind_missing": asked_kind_missing(text, question, language),
         "restates_question": restates_question(text, question, language),
         "no_new_name": no_new_name(text, question, language),
@@ -86,6 +91,34 @@ def _numbers_held(cited: list[StoredSentence]) -> set[str]:
     for sentence in cited:
         held |= numbers_in(sentence.text, sentence.language)
     return held
+
+
+def question_names_missing(question: str, cited: list[StoredSentence], language: str) -> list[str]:
+    """Names the question asks about ("What did Putin say about Libya?") that
+    no cited sentence holds in any spelling: the evidence is about something
+    else (a near miss), whatever the draft says.
+
+    A name is a capitalised word inside a sentence that is not a function
+    word nor the name of a language ("according to the Danish report").
+    German capitalises every noun, so a German question's capitals do not
+    mark its names, and it is not checked.
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "Putin sagde, at Tyrkiet og Rusland vil samarbejde i Syrien.", "da", "", "", 0)
+    >>> question_names_missing("What did Putin say about Libya?", [s], "en")
+    ['Libya']
+    >>> question_names_missing("What did Putin say about Turkey and Syria?", [s], "en")
+    []
+    """
+    if language == "de":
+        return []
+    # an article's headline sets the scene its sentences leave unsaid ("... In Moscow This Week")
+    support = [text for sentence in cited for text in (sentence.text, sentence.title)]
+    return [
+        word
+        for unit in name_units(question, language, sentence_initial=False)
+        for word in words(" ".join(unit))
+        if not is_language_name(word) and not held_by(word, support)
+    ]
 
 
 def asked_kind_missing(text: str, question: str, language: str) -> bool:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rag.names import fold
+from rag.names import country_names, fold
 
 STEM = 4  # letters two spellings of one word share at least ("Mosk-va", "Mosc-ow" folded)
 _WORD = re.compile(r"\w+(?:-\w+)*(?:['’]s)?")
@@ -80,6 +80,29 @@ def _close(a: str, b: str) -> bool:
     shorter = min(len(a), len(b))
     shared = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), shorter)
     return shared == shorter or shared >= max(STEM, shorter - 2)
+
+
+def held_by(word: str, texts: list[str]) -> bool:
+    """Whether any of ``texts`` holds ``word`` in some spelling, or, for a
+    country, its name in another language (CLDR).
+
+    >>> held_by("Tyrkiet", ["Die Türkei hat angerufen."]), held_by("Libyen", ["Turkey called Russia."])
+    (True, False)
+    >>> held_by("Turkey", ["Tyrkiet tog initiativ."])  # CLDR's English name is "Türkiye"
+    True
+    """
+    spellings = {word, *country_equivalents(word)}
+    return any(same_word(spelling, other) for text in texts for other in words(text) for spelling in spellings)
+
+
+def country_equivalents(word: str) -> set[str]:
+    """The folded names, in every ragbot language, of the countries whose name ``word`` is in some spelling."""
+    return {
+        equivalent
+        for name, equivalents in country_names().items()
+        if same_word(word, name)
+        for equivalent in equivalents
+    }
 
 
 def name_units(text: str, language: str, sentence_initial: bool = True) -> list[list[str]]:

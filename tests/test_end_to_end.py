@@ -78,3 +78,16 @@ def test_cli_json_contract_with_real_models(seeded_store) -> None:
     assert citation["source"] == "002_13223fc3fbf5ac4f.txt"
     text = (SEEDS / citation["source"]).read_text(encoding="utf-8")
     assert text[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_the_initiative_question_gets_turkey_or_a_refusal_pointing_at_it(qwen_engine) -> None:
+    """The first seed says Turkey took the initiative; the draft names Putin and
+    Erdogan, the question's own names. Either the answer is right, or the refusal's
+    related passages hold the sentence that says it; never the wrong names as fact."""
+    answer = qwen_engine.ask("Hvem tog initiativ til telefonsamtalen mellem Putin og Erdogan?")
+    if answer.refused:
+        assert answer.citations == []
+        assert any("Tyrkiet tog initiativ" in p.quote for p in answer.related), answer.related
+        assert all(_verbatim(p) for p in answer.related)
+    else:
+        assert "Tyrkiet" in answer.answer, answer.answer
