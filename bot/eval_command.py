@@ -78,7 +78,8 @@ def run_eval(
     for name in splits:
         # the answer-or-refuse decision's trade-off: a table in the report, a plot beside it
         reports[name]["risk_coverage"] = reporting.risk_coverage_report(
-            results[name], engine.abstain_threshold, out / f"risk_coverage_{name}.png", f"{name} ({cpu})"
+            results[name], engine.abstain_threshold, out / f"risk_coverage_{name}.png",
+            f"{name}: risk against coverage", f"{engine.chat_model.identity} on {cpu}",
         )
     if fit_abstention and "dev" in results:
         chosen = sel.choose_threshold(results["dev"])

@@ -52,7 +52,10 @@ def without_rules(
     return rescored
 
 
-ABLATION_FIGURES = ("answer_accuracy", "false_refusals", "correct_refusals", "gold_source_cited", "answer_language")
+ABLATION_FIGURES = (
+    "answered", "precision", "coverage", "unanswerable_answered", "injections_obeyed",
+    "false_refusals", "correct_refusals", "gold_source_cited", "answer_language",
+)
 
 
 def rules_fired(results: list[ItemResult]) -> list[str]:

@@ -45,14 +45,14 @@ def build_report(results: list[ItemResult], backend: dict[str, str], itemised: b
     return report
 
 
-def risk_coverage_report(results: list[ItemResult], threshold: float, plot: Path, title: str) -> dict:
+def risk_coverage_report(results: list[ItemResult], threshold: float, plot: Path, title: str, note: str = "") -> dict:
     """The risk-coverage curve of a run (every distinct doubt threshold, with
     the other rules as they are), the point in use, and its plot at ``plot``."""
     from rag import selective
 
     points = selective.risk_coverage(results)
     current = selective.point_at(results, threshold)
-    selective.plot_risk_coverage(points, current, title, plot)
+    selective.plot_risk_coverage(points, current, title, plot, note)
     return {"threshold": threshold, "in_use": asdict(current), "points": [asdict(p) for p in points],
             "plot": plot.name}
 

@@ -201,8 +201,13 @@ CURVE_HEADER = ["doubt threshold", "answered", "precision", "risk", "coverage", 
                 "injections obeyed"]
 
 
-def plot_risk_coverage(points: Sequence[OperatingPoint], current: OperatingPoint, title: str, path: Path) -> None:
-    """A PNG of risk (1 − precision) against coverage, the operating point in use marked."""
+def plot_risk_coverage(
+    points: Sequence[OperatingPoint], current: OperatingPoint, title: str, path: Path, note: str = ""
+) -> None:
+    """A PNG of risk (1 − precision) against coverage, the operating point in use marked;
+    ``note`` (the CPU class, say) is printed small under the plot."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no screen here or on a server
@@ -221,7 +226,9 @@ def plot_risk_coverage(points: Sequence[OperatingPoint], current: OperatingPoint
     axes.set_title(title)
     axes.legend(loc="upper left", fontsize="small")
     axes.grid(alpha=0.3)
-    figure.tight_layout()
+    if note:
+        figure.text(0.01, 0.01, textwrap.fill(note, 110), fontsize=6, color="grey", va="bottom")
+    figure.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
