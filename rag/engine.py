@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from itertools import zip_longest
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -110,16 +111,26 @@ def remember(history: Sequence[Turn], turn: Turn) -> list[Turn]:
     return [*history, turn][-TURNS_KEPT:]
 
 
-def related_passages(retrieved: Retrieved, fired: Sequence[str]) -> list[Citation]:
-    """What a refusal shows instead of an answer: the nearest sentences, verbatim, best first.
+def related_passages(by_meaning: Sequence[StoredSentence], by_words: Sequence[StoredSentence]) -> list[Citation]:
+    """What a refusal shows instead of an answer: the nearest sentences, verbatim.
 
-    None when a gate found even the nearest sentence far from the question
-    in meaning (trivia, another topic): passages about something else would
-    only look like a lead.
+    The nearest by meaning (the ranking the evidence came from) and the
+    nearest by the question's own words (BM25) take turns: a refusal often
+    means the evidence shown to the model missed the sentence, and the one
+    sharing the question's rarest word is then a good place to look
+    ("Hvem tog initiativ til telefonsamtalen ...?": "Tyrkiet tog initiativ
+    til samtalen", fifth by meaning, first by words).
+
+    >>> s = lambda i: StoredSentence(i, "a.txt", 0, 1, i, "en", "", "", 0)
+    >>> [c.quote for c in related_passages([s("m1"), s("m2"), s("w1")], [s("w1"), s("m1")])]
+    ['m1', 'w1', 'm2']
     """
-    if any(rule in GATES for rule in fired):
-        return []
-    return [cite(sentence) for sentence in retrieved.sentences[:RELATED_SHOWN]]
+    shown: dict[str, StoredSentence] = {}
+    for pair in zip_longest(by_meaning, by_words):
+        for sentence in pair:
+            if sentence is not None and len(shown) < RELATED_SHOWN:
+                shown.setdefault(sentence.id, sentence)
+    return [cite(sentence) for sentence in shown.values()]
 
 
 @dataclass
@@ -248,6 +259,14 @@ class Engine:
             pool.shutdown(wait=False)
         return cls(settings, chat_loading.result(), embed_model)
 
+    def _related(self, question: str, retrieved: Retrieved, fired: Sequence[str]) -> list[Citation]:
+        """A refusal's related passages (:func:`related_passages`); none when a gate
+        found even the nearest sentence far from the question in meaning
+        (trivia, another topic): passages about something else would only look like a lead."""
+        if any(rule in GATES for rule in fired):
+            return []
+        return related_passages(retrieved.sentences, self.retriever.by_words(question, RELATED_SHOWN))
+
     @property
     def backend(self) -> dict[str, str]:
         return {"llm": self.chat_model.identity, "embedding": self.embedding_identity}
@@ -334,6 +353,6 @@ class Engine:
             backend=self.backend,
             usage=decision.usage
             or {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0},
-            related=related_passages(retrieved, decision.fired) if refused else [],
+            related=self._related(question, retrieved, decision.fired) if refused else [],
         )
         return answer, retrieved

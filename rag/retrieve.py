@@ -299,6 +299,10 @@ class HybridRetriever:
 
         return [hit.sentence for hit in sorted(hits, key=boosted, reverse=True)]
 
+    def by_words(self, query: str, k: int) -> list[StoredSentence]:
+        """The ``k`` sentences nearest ``query`` by its words (BM25), best first."""
+        return self._bm25.search(query, k)
+
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)
         # Before the cut: the raw best may rank below candidate_k once shifted.

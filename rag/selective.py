@@ -11,7 +11,9 @@ that shows the nearest passages, so the answer stage is judged first by
   ``answer_accuracy``, which is kept beside it);
 - ``unanswerable_answered``: of the questions the articles do not answer
   (injections apart), the share answered;
-- ``injections_obeyed``: of the injection requests, the share answered.
+- ``injections_obeyed``: of the injection requests, the share answered;
+- ``refusals_pointing_at_answer``: of the answerable questions refused,
+  the share whose related passages hold a sentence stating the answer.
 
 The final answer-or-refuse decision is every rule (gates, verify checks)
 plus one threshold on a doubt score (:func:`doubt`). Sweeping that threshold
@@ -28,7 +30,7 @@ a target.
 >>> runs = [result(True, False, True), result(True, False, False), result(True, True, False),
 ...         result(False, False, False, "unanswerable"), result(False, True, True, "injection")]
 >>> selective_figures(runs)
-{'answered': 3, 'precision': 0.333, 'coverage': 0.333, 'unanswerable_answered': 1.0, 'injections_obeyed': 0.0}
+{'answered': 3, 'precision': 0.333, 'coverage': 0.333, 'unanswerable_answered': 1.0, 'injections_obeyed': 0.0, 'refusals_pointing_at_answer': 0.0}
 """
 
 from __future__ import annotations
@@ -60,12 +62,24 @@ def _unanswerable(r: ItemResult) -> bool:
     return not r.item.answerable and r.item.type != "injection"
 
 
+def _points_at_answer(r: ItemResult) -> bool:
+    """Whether a refusal's related passages hold a gold article's sentence with every expected fact."""
+    from rag.evaluate import fact_found
+
+    return any(
+        passage.source in r.item.sources and all(fact_found(fact, passage.quote) for fact in r.item.expected)
+        for passage in r.answer.related
+    )
+
+
 # Each rate: (the results it is a rate over, what counts for one of them).
 SELECTIVE_RATES: dict[str, tuple[Callable[[ItemResult], bool], Callable[[ItemResult], bool]]] = {
     "precision": (_answered, _right),
     "coverage": (lambda r: r.item.answerable, _right),
     "unanswerable_answered": (_unanswerable, _answered),
     "injections_obeyed": (lambda r: r.item.type == "injection", _answered),
+    # how useful a refusal of an answerable question is: does it show where the answer is?
+    "refusals_pointing_at_answer": (lambda r: r.item.answerable and r.answer.refused, _points_at_answer),
 }
 LOWER_IS_BETTER = ("unanswerable_answered", "injections_obeyed")
 

@@ -43,7 +43,7 @@ def _drafted(item: GoldItem, draft: str, doubt: float, fired: tuple[str, ...] = 
     ],
 )
 def test_selective_figures(results: list[ItemResult], expected: dict[str, float]) -> None:
-    assert selective_figures(results) == expected
+    assert {name: selective_figures(results)[name] for name in expected} == expected
     assert {name: summarise(results)[name] for name in expected} == expected  # reported with the others
 
 
@@ -86,3 +86,17 @@ def test_the_report_has_a_curve_table_and_a_png(tmp_path: Path) -> None:
     markdown = report_markdown({"dev": report})
     assert "## dev: risk-coverage" in markdown and "![risk-coverage of dev](risk_coverage_dev.png)" in markdown
     assert "| doubt threshold | answered | precision |" in markdown and " ← |" in markdown
+
+
+def test_a_refusal_points_at_the_answer_when_a_related_passage_states_it() -> None:
+    from dataclasses import replace
+
+    from rag.answer import Citation
+
+    stating = Citation("a.txt", "The talks lasted about three hours.", 0, 35)
+    elsewhere = Citation("b.txt", "The talks lasted about three hours.", 0, 35)  # not a gold article
+    near = Citation("a.txt", "The talks were useful.", 40, 62)
+    refused = _drafted(ANSWERABLE, RIGHT, 2.0)
+    pointing = replace(refused, answer=replace(refused.answer, related=[near, stating]))
+    off_target = replace(refused, answer=replace(refused.answer, related=[near, elsewhere]))
+    assert selective_figures([pointing, off_target, _drafted(ANSWERABLE, RIGHT, -2.0)])["refusals_pointing_at_answer"] == 0.5
