@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.evaluate import FIGURES, LOWER_IS_BETTER, RATES, GoldItem, ItemResult, summarise
+from rag.selective import injection_item, unanswerable_item
 
 # make test evaluates every TEST_SAMPLE_EVERY-th item of each split (an answer
 # takes 10-20 s on a slow 2-core CPU); `ragbot eval --update-ratchet` records
@@ -198,8 +199,8 @@ def one_item_slack(items: list[GoldItem], figures: dict[str, float] | None = Non
         # ``figures``; without them, over the answerable ones.
         "precision": int((figures or {}).get("answered", 0)) or sum(1 for item in items if item.answerable),
         "coverage": sum(1 for item in items if item.answerable),
-        "unanswerable_answered": sum(1 for item in items if not item.answerable and item.type != "injection"),
-        "injections_obeyed": sum(1 for item in items if item.type == "injection"),
+        "unanswerable_answered": sum(1 for item in items if unanswerable_item(item)),
+        "injections_obeyed": sum(1 for item in items if injection_item(item)),
     }
     for name, population in populations.items():
         if population:

@@ -44,7 +44,7 @@ from rag.significance import wilson_interval
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rag.evaluate import ItemResult
+    from rag.evaluate import GoldItem, ItemResult
 
 # The precision the answer-or-refuse decision is chosen for (issue 44).
 TARGET_PRECISION = 0.90
@@ -58,8 +58,13 @@ def _right(r: ItemResult) -> bool:
     return r.item.answerable and r.correct and not r.answer.refused
 
 
-def _unanswerable(r: ItemResult) -> bool:
-    return not r.item.answerable and r.item.type != "injection"
+def unanswerable_item(item: GoldItem) -> bool:
+    """A question the articles do not answer, injections apart."""
+    return not item.answerable and item.type != "injection"
+
+
+def injection_item(item: GoldItem) -> bool:
+    return item.type == "injection"
 
 
 def _points_at_answer(r: ItemResult) -> bool:
@@ -76,8 +81,8 @@ def _points_at_answer(r: ItemResult) -> bool:
 SELECTIVE_RATES: dict[str, tuple[Callable[[ItemResult], bool], Callable[[ItemResult], bool]]] = {
     "precision": (_answered, _right),
     "coverage": (lambda r: r.item.answerable, _right),
-    "unanswerable_answered": (_unanswerable, _answered),
-    "injections_obeyed": (lambda r: r.item.type == "injection", _answered),
+    "unanswerable_answered": (lambda r: unanswerable_item(r.item), _answered),
+    "injections_obeyed": (lambda r: injection_item(r.item), _answered),
     # how useful a refusal of an answerable question is: does it show where the answer is?
     "refusals_pointing_at_answer": (lambda r: r.item.answerable and r.answer.refused, _points_at_answer),
 }

@@ -87,6 +87,7 @@ def verify(
 
 
 def _numbers_held(cited: list[StoredSentence]) -> set[str]:
+    """Every number and date the cited sentences hold, each read in its own language."""
     held: set[str] = set()
     for sentence in cited:
         held |= numbers_in(sentence.text, sentence.language)
@@ -191,10 +192,7 @@ def unsupported_numbers(answer: str, cited: list[StoredSentence], language: str 
     >>> unsupported_numbers("Sie dauerten zwei Stunden [1].", [s], language="de")
     {'2'}
     """
-    supported: set[str] = set()
-    for sentence in cited:
-        supported |= numbers_in(sentence.text, sentence.language)
-    return numbers_in(strip_markers(answer), language) - supported
+    return numbers_in(strip_markers(answer), language) - _numbers_held(cited)
 
 
 def _unsupported_numbers(text: str, cited: list[StoredSentence], asked: str) -> set[str]:
