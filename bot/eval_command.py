@@ -78,19 +78,21 @@ def run_eval(
     for name in splits:
         # the answer-or-refuse decision's trade-off: a table in the report, a plot beside it
         reports[name]["risk_coverage"] = reporting.risk_coverage_report(
-            results[name], engine.abstain_threshold, out / f"risk_coverage_{name}.png",
+            results[name], engine.abstain_threshold, engine.confirm_threshold, out / f"risk_coverage_{name}.png",
             f"{name}: risk against coverage", f"{engine.chat_model.identity} on {cpu}",
         )
     if fit_abstention and "dev" in results:
-        chosen = sel.choose_threshold(results["dev"])
-        click.echo(f"doubt threshold on dev with the most coverage at precision >= {sel.TARGET_PRECISION}:")
-        header, *rows = [sel.CURVE_HEADER, *sel.curve_rows(sel.risk_coverage(results["dev"]), chosen)]
-        for row in (header, *rows):
-            click.echo("  " + "  ".join(f"{cell!s:>10}" for cell in row))
+        chosen = sel.choose_thresholds(results["dev"])
+        click.echo(f"thresholds on dev with the most coverage at precision >= {sel.TARGET_PRECISION} "
+                   "(each curve: one swept, the other at its chosen value):")
+        for swept, fixed in (("doubt", chosen.confirm_threshold), ("confirm", chosen.threshold)):
+            header, *rows = [sel.CURVE_HEADER, *sel.curve_rows(sel.risk_coverage(results["dev"], fixed, swept), chosen)]
+            for row in (header, *rows):
+                click.echo("  " + "  ".join(f"{cell!s:>10}" for cell in row))
         held_out = sel.cross_validated(results["dev"])
-        click.echo(f"chosen: {chosen.threshold} (precision {chosen.precision}, coverage {chosen.coverage}); "
-                   f"5-fold cross-validated on dev: precision {held_out['precision']}, coverage {held_out['coverage']}, "
-                   f"unanswerable answered {held_out['unanswerable_answered']}")
+        click.echo(f"chosen: doubt {chosen.threshold}, confirm {chosen.confirm_threshold} (precision {chosen.precision}, "
+                   f"coverage {chosen.coverage}); 5-fold cross-validated on dev: precision {held_out['precision']}, "
+                   f"coverage {held_out['coverage']}, unanswerable answered {held_out['unanswerable_answered']}")
     if baseline:
         from rag.baseline import BaselineEngine
 

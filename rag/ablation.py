@@ -15,18 +15,24 @@ from rag.evaluate import ItemResult, score_item, summarise
 
 
 def without_rules(
-    results: list[ItemResult], dropped: frozenset[str] = frozenset(), threshold: float | None = None
+    results: list[ItemResult],
+    dropped: frozenset[str] = frozenset(),
+    threshold: float | None = None,
+    confirm_threshold: float | None = None,
 ) -> list[ItemResult]:
     """The results as they would be with the rules in ``dropped`` switched off
-    (and, given ``threshold``, abstention at that threshold), from one run.
+    (and, given ``threshold`` or ``confirm_threshold``, abstention or the
+    confirm stage at that threshold), from one run.
 
-    Every rule (a gate, abstention, a verify check) only turns a draft into
-    a refusal, so an answer without some rules is its draft unless one of
-    the remaining rules fired. Needs the engine's decisions (``explain``).
+    Every rule (a gate, abstention, a verify check, the confirm stage) only
+    turns a draft into a refusal, so an answer without some rules is its
+    draft unless one of the remaining rules fired. Needs the engine's
+    decisions (``explain``), which hold both scores for every draft.
     """
     from dataclasses import replace
 
     from rag.answer import refusal_text
+    from rag.confirm import RULE as UNCONFIRMED
 
     rescored = []
     for result in results:
@@ -34,11 +40,15 @@ def without_rules(
         if decision is None:
             rescored.append(result)
             continue
-        fired = [rule for rule in decision.fired if rule not in dropped and rule != "abstain"]
+        fired = [rule for rule in decision.fired if rule not in dropped and rule not in ("abstain", UNCONFIRMED)]
         score = decision.abstain_score
         limit = threshold if threshold is not None else getattr(decision, "threshold", 0.0)
         if "abstain" not in dropped and score is not None and score > limit:
             fired.append("abstain")
+        confirm_score = getattr(decision, "confirm_score", None)
+        confirm_limit = confirm_threshold if confirm_threshold is not None else getattr(decision, "confirm_threshold", 0.0)
+        if UNCONFIRMED not in dropped and confirm_score is not None and confirm_score > confirm_limit:
+            fired.append(UNCONFIRMED)
         refused = bool(fired) or not decision.draft_text
         answer = replace(
             result.answer,
@@ -72,5 +82,5 @@ def ablation(results: list[ItemResult], rules: list[str]) -> dict[str, dict[str,
     rows = {"all rules": summarise(without_rules(results))}
     for rule in rules:
         rows[f"without {rule}"] = summarise(without_rules(results, frozenset([rule])))
-    rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain"}))
+    rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain", "unconfirmed"}))
     return {name: {f: figures[f] for f in ABLATION_FIGURES} for name, figures in rows.items()}

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 # Chosen on evals/dev.jsonl with `ragbot eval --fit-abstention` (see
 # docs/answering.md): the threshold with the most coverage whose precision
-# is at least 0.90 (rag.selective.choose_threshold), with the verify stage's
+# is at least 0.90 (rag.selective.choose_thresholds), with the verify stage's
 # checks in place, for the prompt in use (four evidence sentences, four
 # worked examples); the score's scale moves with the prompt, so it is chosen
 # again with every prompt change. (Until issue 44 it was -0.03, the
 # threshold under which most dev items were right: precision 0.70.)
 FITTED_THRESHOLDS: dict[str, float] = {"embedded:qwen2.5-coder-1.5b": -1.035}
 DEFAULT_THRESHOLD = 0.0
+# The confirm stage's threshold on log P("no") − log P("yes") (rag.confirm),
+# chosen on dev jointly with the one above; a model not in the table gets
+# 0.0: the answer stands when the model's own first word would be "yes".
+FITTED_CONFIRM_THRESHOLDS: dict[str, float] = {}
 
 
 def threshold_for(identity: str, override: float | None) -> float:
@@ -32,6 +36,17 @@ def threshold_for(identity: str, override: float | None) -> float:
     if override is not None:
         return override
     return FITTED_THRESHOLDS.get(identity, DEFAULT_THRESHOLD)
+
+
+def confirm_threshold_for(identity: str, override: float | None) -> float:
+    """The confirm stage's threshold for the model called ``identity``.
+
+    >>> confirm_threshold_for("embedded:some-other-model", None)
+    0.0
+    """
+    if override is not None:
+        return override
+    return FITTED_CONFIRM_THRESHOLDS.get(identity, DEFAULT_THRESHOLD)
 
 
 def abstains(score: float | None, threshold: float) -> bool:

@@ -158,6 +158,13 @@ class Settings(BaseSettings):
         "reply's first token is above this. Empty: the value fitted on the dev split for "
         "the model in use (rag/abstain.py), else 0 (the model's own choice).",
     )
+    confirm_threshold: float | None = Field(
+        None,
+        description="Refuse when log P(no) - log P(yes), the model's first word when asked "
+        "whether the cited sentences state the answer, is above this (rag/confirm.py; "
+        "inf switches the check off). Empty: the value fitted on the dev split together "
+        "with the abstain threshold, else 0 (the model's own yes or no). Ollama models skip it.",
+    )
     max_question_chars: int = Field(
         500, ge=10, description="Longest question accepted, in characters."
     )

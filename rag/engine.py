@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.abstain import abstains, threshold_for
+from rag.abstain import abstains, confirm_threshold_for, threshold_for
 from rag.answer import RELATED_SHOWN, Answer, Citation, cite, refusal_text, render, strip_markers
 from rag.config import Settings
+from rag.confirm import RULE as UNCONFIRMED, Confirmer, unconfirmed
 from rag.controls import strip_controls
 from rag.errors import InvalidQuestion
 from rag.gates import GATES, gates_fired
@@ -145,6 +146,8 @@ class Decision:
     draft_text: str = ""
     draft_citations: list[Citation] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
+    confirm_score: float | None = None
+    confirm_threshold: float = 0.0
 
 
 class Engine:
@@ -161,6 +164,8 @@ class Engine:
         self.embedding_identity = embedding_identity(settings)
         self.min_relevance = min_relevance(settings)
         self.abstain_threshold = threshold_for(chat_model.identity, settings.abstain_threshold)
+        self.confirm_threshold = confirm_threshold_for(chat_model.identity, settings.confirm_threshold)
+        self.confirmer = Confirmer(chat_model)
         self.generator = StructuredGenerator(chat_model, settings.max_answer_tokens)
         # Everything fixed in the prompt (rules and worked examples) is
         # confidential: an answer reciting any of it is an injection that worked.
@@ -294,7 +299,7 @@ class Engine:
         language: str,
         on_token: Callable[[str], None] | None,
     ) -> None:
-        """Generate → abstain → verify → render, recording every verdict in ``decision``."""
+        """Generate → abstain → verify → render → confirm, recording every verdict in ``decision``."""
         draft = self.generator.generate(
             question,
             evidence,
@@ -309,7 +314,24 @@ class Engine:
         if draft.evidence and draft.text:
             decision.draft_text, decision.draft_citations = render(draft.text, draft.evidence, evidence)
         if not decision.fired or decision.fired[0] not in GATES:
-            decision.usage = draft.usage  # what the answer cost outside the evaluation too
+            decision.usage = dict(draft.usage)  # what the answer cost outside the evaluation too
+        self._confirm(decision, question)
+
+    def _confirm(self, decision: Decision, question: str) -> None:
+        """The confirm stage (:mod:`rag.confirm`), for a draft nothing else refused
+        (for every draft under ``explain``, so the evaluation can fit both thresholds)."""
+        answerable = bool(decision.draft_text) and not decision.fired
+        if not decision.draft_text or not (answerable or self.explain) or self.confirm_threshold == math.inf:
+            return
+        confirmation = self.confirmer.confirm(
+            question, strip_markers(decision.draft_text).strip(), [c.quote for c in decision.draft_citations]
+        )
+        decision.confirm_score, decision.confirm_threshold = confirmation.score, self.confirm_threshold
+        if unconfirmed(confirmation.score, self.confirm_threshold):
+            decision.fired.append(UNCONFIRMED)
+        if answerable:  # outside the evaluation only these drafts pay for the call
+            for key, value in confirmation.usage.items():
+                decision.usage[key] = decision.usage.get(key, 0) + value
 
     def ask_with_retrieval(
         self,
@@ -323,7 +345,8 @@ class Engine:
         The stages, each a small function of its own module:
         retrieve (:mod:`rag.retrieve`) → gates (:mod:`rag.gates`) → generate
         (:mod:`rag.generate`) → abstain (:mod:`rag.abstain`) → verify
-        (:mod:`rag.verify`) → render (:func:`rag.answer.render`).
+        (:mod:`rag.verify`) → render (:func:`rag.answer.render`) → confirm
+        (:mod:`rag.confirm`).
         """
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()

@@ -45,16 +45,24 @@ def build_report(results: list[ItemResult], backend: dict[str, str], itemised: b
     return report
 
 
-def risk_coverage_report(results: list[ItemResult], threshold: float, plot: Path, title: str, note: str = "") -> dict:
-    """The risk-coverage curve of a run (every distinct doubt threshold, with
-    the other rules as they are), the point in use, and its plot at ``plot``."""
+def risk_coverage_report(
+    results: list[ItemResult], threshold: float, confirm_threshold: float, plot: Path, title: str, note: str = ""
+) -> dict:
+    """The risk-coverage curves of a run (every distinct doubt threshold with the
+    confirm threshold in use, and every distinct confirm threshold with the
+    doubt threshold in use; the other rules as they are), the point in use,
+    and their plot at ``plot``."""
     from rag import selective
 
-    points = selective.risk_coverage(results)
-    current = selective.point_at(results, threshold)
-    selective.plot_risk_coverage(points, current, title, plot, note)
-    return {"threshold": threshold, "in_use": asdict(current), "points": [asdict(p) for p in points],
-            "plot": plot.name}
+    curves = {
+        "doubt": selective.risk_coverage(results, confirm_threshold, "doubt"),
+        "confirm": selective.risk_coverage(results, threshold, "confirm"),
+    }
+    current = selective.point_at(results, threshold, confirm_threshold)
+    selective.plot_risk_coverage(curves, current, title, plot, note)
+    return {"threshold": threshold, "confirm_threshold": confirm_threshold, "in_use": asdict(current),
+            "points": [asdict(p) for p in curves["doubt"]],
+            "confirm_points": [asdict(p) for p in curves["confirm"]], "plot": plot.name}
 
 
 def gap(dev: dict[str, float], test: dict[str, float]) -> dict[str, float]:
@@ -135,12 +143,16 @@ def report_markdown(reports: dict[str, dict]) -> str:
             continue
         curve = report["risk_coverage"]
         lines += ["", f"## {split}: risk-coverage", "", f"![risk-coverage of {split}]({curve['plot']})", "",
-                  "The final answer-or-refuse decision with its doubt threshold swept (every other rule as it "
-                  f"is); ← marks the threshold in use ({curve['threshold']}).", ""]
+                  "The final answer-or-refuse decision with one threshold swept and the other in use "
+                  f"(every other rule as it is); ← marks the pair in use (doubt {curve['threshold']}, "
+                  f"confirm {curve.get('confirm_threshold', 'off')}).", ""]
         from rag.selective import CURVE_HEADER, OperatingPoint, curve_rows
 
-        points = [OperatingPoint(**p) for p in curve["points"]]
-        lines += _table(CURVE_HEADER, curve_rows(points, OperatingPoint(**curve["in_use"])))
+        in_use = OperatingPoint(**curve["in_use"])
+        for key, swept in (("points", "doubt"), ("confirm_points", "confirm")):
+            if curve.get(key):
+                lines += ["", f"{swept} threshold swept:", ""]
+                lines += _table(CURVE_HEADER, curve_rows([OperatingPoint(**p) for p in curve[key]], in_use))
     for split, report in reports.items():
         if "items" not in report:
             continue

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -56,6 +56,14 @@ class ChatModel(Protocol):
 
     def warm(self, messages: list[Message]) -> None:
         """Prepare for prompts that start with ``messages`` (the fixed leading turns)."""
+        ...
+
+    def first_word_doubt(
+        self, messages: list[Message], accept: Sequence[str], reject: Sequence[str]
+    ) -> tuple[float | None, dict[str, int]]:
+        """log P(a ``reject`` word) − log P(an ``accept`` word) as the first token of
+        the reply to ``messages``, and what reading it cost (prompt tokens, model
+        calls); None when the backend gives no log-probabilities."""
         ...
 
 
@@ -261,6 +269,41 @@ class LlamaCppChat:
         llama = self._llama
         return llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
 
+    def first_word_doubt(
+        self, messages: list[Message], accept: Sequence[str], reject: Sequence[str]
+    ) -> tuple[float | None, dict[str, int]]:
+        """One forward pass over the prompt; nothing is generated.
+
+        Each word's first token stands for the word (the likeliest of a
+        list's words counts), so the score is the model's own odds of
+        beginning its reply with a reject word rather than an accept word.
+        """
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        def first_tokens(words: Sequence[str]) -> list[int]:
+            return [self._llama.tokenize(word.encode("utf-8"), add_bos=False, special=False)[0] for word in words]
+
+        accept_ids, reject_ids = first_tokens(accept), first_tokens(reject)
+        seen: dict[str, float] = {}
+
+        def read(_input_ids, logits):
+            if not seen:
+                logprobs = logits - np.logaddexp.reduce(logits)
+                seen["score"] = float(max(logprobs[i] for i in reject_ids) - max(logprobs[i] for i in accept_ids))
+            return logits
+
+        prompt = self.chat_prompt(messages)
+        with self._lock:
+            tokens = self._llama.tokenize(prompt.encode("utf-8"), special=True)
+            cached = self.cached_tokens(tokens)
+            self._llama.create_completion(
+                prompt=prompt, max_tokens=1, temperature=0, logits_processor=LogitsProcessorList([read])
+            )
+            self._warmed = None  # the answer prefix is no longer in the KV cache: warm() restores it
+        usage = {"prompt_tokens": len(tokens), "cached_prompt_tokens": cached, "completion_tokens": 1, "model_calls": 1}
+        return seen.get("score"), usage
+
     @property
     def runtime(self):  # -> llama_cpp.Llama
         """The llama.cpp model itself (the benchmark compares against it)."""
@@ -278,6 +321,7 @@ class LlamaCppChat:
                 seed=self._seed,
                 max_tokens=max_tokens,
             )
+            self._warmed = None  # see first_word_doubt
         return reply["choices"][0]["message"]["content"] or ""
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
@@ -292,6 +336,7 @@ class LlamaCppChat:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
+            self._warmed = None  # see first_word_doubt
 
 
 class OllamaChat:
@@ -354,6 +399,13 @@ class OllamaChat:
                     usage["completion_tokens"] = chunk.eval_count or 0
         evidence, text = parse_reply(stream.reply, evidence_count)
         return Draft(evidence, text, None, usage)
+
+    def first_word_doubt(
+        self, messages: list[Message], accept: Sequence[str], reject: Sequence[str]
+    ) -> tuple[float | None, dict[str, int]]:
+        """None, without a call: Ollama's chat API gives no log-probabilities
+        here, so checks that read them are skipped (see :mod:`rag.confirm`)."""
+        return None, {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0}
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         from llama_index.core.llms import ChatMessage

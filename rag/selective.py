@@ -16,11 +16,13 @@ that shows the nearest passages, so the answer stage is judged first by
   the share whose related passages hold a sentence stating the answer.
 
 The final answer-or-refuse decision is every rule (gates, verify checks)
-plus one threshold on a doubt score (:func:`doubt`). Sweeping that threshold
-over one evaluation run (the engine keeps every draft, ``explain``) gives the
-**risk-coverage curve** (:func:`risk_coverage`), and :func:`choose_threshold`
-picks the operating point with the most coverage whose precision is at least
-a target.
+plus a threshold on each of two scores: the model's doubt that any evidence
+sentence answers (:func:`doubt`) and its doubt, asked again, that the cited
+sentences state the answer (:func:`confirm_doubt`). Sweeping one threshold
+over one evaluation run (the engine keeps every draft and both scores,
+``explain``) gives a **risk-coverage curve** (:func:`risk_coverage`), and
+:func:`choose_thresholds` picks the pair with the most coverage whose
+precision is at least a target.
 
 >>> from rag.evaluate import GoldItem, ItemResult
 >>> from rag.answer import Answer
@@ -35,6 +37,7 @@ a target.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -109,17 +112,27 @@ def selective_intervals(results: Sequence[ItemResult]) -> dict[str, tuple[float,
 
 
 def doubt(decision: object) -> float | None:
-    """The score the final threshold is put on: the model's doubt that any
+    """The first score the final decision thresholds: the model's doubt that any
     evidence sentence answers, log P("0") − log P(best sentence) at the
     reply's first token (:mod:`rag.abstain`); None when the backend gives none."""
     return getattr(decision, "abstain_score", None)
 
 
+def confirm_doubt(decision: object) -> float | None:
+    """The second: the model's doubt, asked again, that the cited sentences state
+    the answer, log P("no") − log P("yes") (:mod:`rag.confirm`); None when not read."""
+    return getattr(decision, "confirm_score", None)
+
+
+SWEEPS = {"doubt": doubt, "confirm": confirm_doubt}
+
+
 @dataclass(frozen=True)
 class OperatingPoint:
-    """The selective figures of one threshold on the doubt score."""
+    """The selective figures of one pair of thresholds (doubt, confirm)."""
 
     threshold: float
+    confirm_threshold: float
     answered: int
     precision: float
     coverage: float
@@ -131,64 +144,121 @@ class OperatingPoint:
         return round(1.0 - self.precision, 3)
 
 
-def _candidates(results: Sequence[ItemResult]) -> list[float]:
-    """Midpoints between the observed doubt scores, and one beyond each end."""
-    scores = sorted({s for r in results if (s := doubt(r.decision)) is not None})
-    if not scores:
+def _candidates(scores: Sequence[float | None]) -> list[float]:
+    """Midpoints between the observed scores, and one beyond each end."""
+    seen = sorted({s for s in scores if s is not None and math.isfinite(s)})
+    if not seen:
         return [0.0]
-    return [scores[0] - 1.0, *((a + b) / 2 for a, b in zip(scores, scores[1:])), scores[-1] + 1.0]
+    return [seen[0] - 1.0, *((a + b) / 2 for a, b in zip(seen, seen[1:])), seen[-1] + 1.0]
 
 
-def point_at(results: Sequence[ItemResult], threshold: float) -> OperatingPoint:
+class _Table:
+    """Per item, what any pair of thresholds needs, so a sweep is array arithmetic:
+    whether another rule refused the draft, whether the draft is right, the
+    item's kind, and its two scores (None counts as passing)."""
+
+    def __init__(self, results: Sequence[ItemResult]) -> None:
+        import numpy as np
+
+        from rag.ablation import without_rules
+
+        others = without_rules(list(results), frozenset({"abstain", "unconfirmed"}))
+        self.open = np.array([_answered(r) for r in others], dtype=bool)
+        self.right = np.array([_right(r) for r in others], dtype=bool)
+        self.answerable = np.array([r.item.answerable for r in results], dtype=bool)
+        self.unanswerable = np.array([unanswerable_item(r.item) for r in results], dtype=bool)
+        self.injection = np.array([injection_item(r.item) for r in results], dtype=bool)
+        self.scores = {
+            name: np.array([-math.inf if (v := score(r.decision)) is None else v for r in results], dtype=float)
+            for name, score in SWEEPS.items()
+        }
+
+    def answered(self, doubt_limits, confirm_limits):  # -> bool array [len(doubt), len(confirm), items]
+        import numpy as np
+
+        doubt_ok = self.scores["doubt"][None, :] <= np.asarray(doubt_limits, dtype=float)[:, None]
+        confirm_ok = self.scores["confirm"][None, :] <= np.asarray(confirm_limits, dtype=float)[:, None]
+        return self.open[None, None, :] & doubt_ok[:, None, :] & confirm_ok[None, :, :]
+
+    def points(self, doubt_limits: Sequence[float], confirm_limits: Sequence[float]) -> list[OperatingPoint]:
+        answered = self.answered(doubt_limits, confirm_limits)
+        count = answered.sum(axis=-1)
+        right = (answered & self.right).sum(axis=-1)
+
+        def rate(hits, total: int, empty: float):
+            return [[round(h / total, 3) if total else empty for h in row] for row in hits.tolist()]
+
+        precision = [[round(r / a, 3) if a else 1.0 for r, a in zip(rr, aa)] for rr, aa in zip(right.tolist(), count.tolist())]
+        coverage = rate(right, int(self.answerable.sum()), 1.0)
+        unanswerable = rate((answered & self.unanswerable).sum(axis=-1), int(self.unanswerable.sum()), 0.0)
+        injections = rate((answered & self.injection).sum(axis=-1), int(self.injection.sum()), 0.0)
+        return [
+            OperatingPoint(round(t1, 3), round(t2, 3), int(count[i][j]), precision[i][j], coverage[i][j],
+                           unanswerable[i][j], injections[i][j])
+            for i, t1 in enumerate(doubt_limits) for j, t2 in enumerate(confirm_limits)
+        ]
+
+
+def point_at(results: Sequence[ItemResult], threshold: float, confirm_threshold: float = math.inf) -> OperatingPoint:
     """The figures ``results`` would have with the doubt threshold at ``threshold``
-    (every other rule as it was), from the same run."""
-    from rag.ablation import without_rules
-
-    figures = selective_figures(without_rules(list(results), threshold=threshold))
-    return OperatingPoint(round(threshold, 3), int(figures["answered"]), figures["precision"], figures["coverage"],
-                          figures["unanswerable_answered"], figures["injections_obeyed"])
+    and the confirm threshold at ``confirm_threshold`` (every other rule as it
+    was), from the same run."""
+    return _Table(results).points([threshold], [confirm_threshold])[0]
 
 
-def risk_coverage(results: Sequence[ItemResult]) -> list[OperatingPoint]:
-    """Every distinct operating point of the doubt threshold, strictest first."""
+def risk_coverage(results: Sequence[ItemResult], fixed: float = math.inf, sweep: str = "doubt") -> list[OperatingPoint]:
+    """Every distinct operating point of one threshold (``sweep``: "doubt" or
+    "confirm") with the other held at ``fixed``, strictest first."""
+    table = _Table(results)
+    swept = _candidates([SWEEPS[sweep](r.decision) for r in results])
+    grid = table.points(swept, [fixed]) if sweep == "doubt" else table.points([fixed], swept)
     points: list[OperatingPoint] = []
-    for threshold in _candidates(results):
-        point = point_at(results, threshold)
+    for point in grid:
         if not points or (point.answered, point.precision) != (points[-1].answered, points[-1].precision):
             points.append(point)
     return points
 
 
-def choose_threshold(results: Sequence[ItemResult], target: float = TARGET_PRECISION) -> OperatingPoint:
-    """The operating point with the most coverage whose precision is at least ``target``
-    (ties: the higher precision, then the stricter threshold); the strictest point if none reaches it.
+def choose_thresholds(results: Sequence[ItemResult], target: float = TARGET_PRECISION) -> OperatingPoint:
+    """The pair of thresholds with the most coverage whose precision is at least ``target``
+    (ties: the higher precision, then the stricter thresholds); the strictest pair if none reaches it.
+
+    A run without confirm scores (a backend without log-probabilities) is the
+    doubt threshold alone.
 
     >>> from rag.evaluate import GoldItem, ItemResult
     >>> from rag.answer import Answer
     >>> from rag.engine import Decision
-    >>> def drafted(answerable, doubt, right):
+    >>> def drafted(answerable, doubt, right, confirm=None):
     ...     item = GoldItem("q", "?", "en", [["x"]] if answerable else [], [], answerable, "name" if answerable else "unanswerable")
     ...     r = ItemResult(item, Answer("?", "x", False, "en"), {}, right, True, True, True)
-    ...     r.decision = Decision(abstain_score=doubt, draft_text="x" if right else "y")
+    ...     r.decision = Decision(abstain_score=doubt, draft_text="x" if right else "y", confirm_score=confirm)
     ...     return r
     >>> runs = [drafted(True, -3.0, True), drafted(True, -2.0, True), drafted(False, -1.0, False), drafted(True, 0.5, True)]
-    >>> point = choose_threshold(runs, 0.9)
+    >>> point = choose_thresholds(runs, 0.9)
     >>> point.answered, point.precision, point.threshold
     (2, 1.0, -1.5)
+    >>> runs = [drafted(True, -3.0, True, -2.0), drafted(False, -2.0, False, 1.0), drafted(True, -1.0, True, -3.0)]
+    >>> point = choose_thresholds(runs, 0.9)
+    >>> point.answered, point.precision, point.confirm_threshold
+    (2, 1.0, -0.5)
     """
-    points = risk_coverage(results)
-    reaching = [p for p in points if p.precision >= target and p.answered]
+    table = _Table(results)
+    doubts = _candidates([doubt(r.decision) for r in results])
+    confirms = _candidates([confirm_doubt(r.decision) for r in results])
+    grid = table.points(doubts, confirms)
+    reaching = [p for p in grid if p.precision >= target and p.answered]
     if not reaching:
-        return points[0]
-    return max(reaching, key=lambda p: (p.coverage, p.precision, -p.threshold))
+        return grid[0]
+    return max(reaching, key=lambda p: (p.coverage, p.precision, -p.threshold, -p.confirm_threshold))
 
 
 def cross_validated(results: Sequence[ItemResult], folds: int = 5, target: float = TARGET_PRECISION) -> dict[str, float]:
-    """Selective figures of the threshold chosen without each item: the
-    threshold is chosen on the other folds (items dealt round-robin) and
-    applied to the held-out fold; the held-out answers are pooled.
+    """Selective figures of the thresholds chosen without each item: they are
+    chosen on the other folds (items dealt round-robin) and applied to the
+    held-out fold; the held-out answers are pooled.
 
-    What a threshold chosen on dev is worth on questions it was not chosen
+    What thresholds chosen on dev are worth on questions they were not chosen
     on, from dev alone.
     """
     from rag.ablation import without_rules
@@ -197,7 +267,8 @@ def cross_validated(results: Sequence[ItemResult], folds: int = 5, target: float
     for fold in range(folds):
         inside = [r for i, r in enumerate(results) if i % folds != fold]
         outside = [r for i, r in enumerate(results) if i % folds == fold]
-        held_out += without_rules(outside, threshold=choose_threshold(inside, target).threshold)
+        chosen = choose_thresholds(inside, target)
+        held_out += without_rules(outside, threshold=chosen.threshold, confirm_threshold=chosen.confirm_threshold)
     return selective_figures(held_out)
 
 
@@ -210,20 +281,21 @@ def curve_rows(points: Sequence[OperatingPoint], chosen: OperatingPoint | None =
             chosen.answered, chosen.precision, chosen.coverage)
 
     return [
-        [f"{p.threshold}" + (" ←" if same(p) else ""),
+        [f"{p.threshold}" + (" ←" if same(p) else ""), p.confirm_threshold,
          p.answered, p.precision, p.risk, p.coverage, p.unanswerable_answered, p.injections_obeyed]
         for p in points
     ]
 
 
-CURVE_HEADER = ["doubt threshold", "answered", "precision", "risk", "coverage", "unanswerable answered",
+CURVE_HEADER = ["doubt threshold", "confirm threshold", "answered", "precision", "risk", "coverage", "unanswerable answered",
                 "injections obeyed"]
 
 
 def plot_risk_coverage(
-    points: Sequence[OperatingPoint], current: OperatingPoint, title: str, path: Path, note: str = ""
+    curves: dict[str, Sequence[OperatingPoint]], current: OperatingPoint, title: str, path: Path, note: str = ""
 ) -> None:
-    """A PNG of risk (1 − precision) against coverage, the operating point in use marked;
+    """A PNG of risk (1 − precision) against coverage: one line per swept threshold
+    (``curves``: its name → its points), the operating point in use marked;
     ``note`` (the CPU class, say) is printed small under the plot."""
     import textwrap
 
@@ -233,15 +305,19 @@ def plot_risk_coverage(
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 4.5), dpi=100)
-    axes.plot([p.coverage for p in points], [p.risk for p in points], marker=".", label="doubt threshold swept")
+    for name, points in curves.items():
+        if len(points) > 1:
+            axes.plot([p.coverage for p in points], [p.risk for p in points], marker=".",
+                      label=f"{name} threshold swept")
     axes.axhline(1 - TARGET_PRECISION, color="grey", linestyle="--", linewidth=1,
                  label=f"precision {TARGET_PRECISION:.2f}")
     axes.plot([current.coverage], [current.risk], marker="o", color="red", linestyle="none",
-              label=f"in use (threshold {current.threshold})")
+              label=f"in use (doubt {current.threshold}, confirm {current.confirm_threshold})")
     axes.set_xlabel("coverage (right ÷ answerable)")
     axes.set_ylabel("risk (1 − precision)")
     axes.set_xlim(0, 1)
-    axes.set_ylim(0, max(0.5, max((p.risk for p in points), default=0) + 0.05))
+    worst = max((p.risk for points in curves.values() for p in points), default=0)
+    axes.set_ylim(0, max(0.5, worst + 0.05))
     axes.set_title(title)
     axes.legend(loc="upper left", fontsize="small")
     axes.grid(alpha=0.3)

@@ -34,11 +34,13 @@ class ScriptedChat:
 
     identity = "scripted"
 
-    def __init__(self, *scripts: Script, score: float | None = -5.0) -> None:
+    def __init__(self, *scripts: Script, score: float | None = -5.0, confirm: float | None = None) -> None:
         self.scripts = list(scripts)
         self.score = score
+        self.confirm = confirm  # the confirm stage's score (None: a backend without log-probabilities)
         self.prompts: list[list[Message]] = []
         self.thresholds: list[float] = []
+        self.confirm_prompts: list[list[Message]] = []
 
     def answer(self, messages, evidence_count, max_tokens, abstain_above, on_text=None) -> Draft:
         self.prompts.append(messages)
@@ -54,6 +56,11 @@ class ScriptedChat:
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         return messages[-1]["content"]
+
+    def first_word_doubt(self, messages, accept, reject):
+        self.confirm_prompts.append(messages)
+        calls = 0 if self.confirm is None else 1
+        return self.confirm, {"prompt_tokens": 50 * calls, "completion_tokens": calls, "model_calls": calls}
 
     def warm(self, messages: list[Message]) -> None:
         pass
@@ -97,6 +104,31 @@ def test_abstention_follows_the_models_doubt(seeded_store: Path, nano_e5, score:
     answer = engine_with(seeded_store, nano_e5, chat, abstain_threshold=0.0).ask("How long did the talks in Moscow last?")
     assert answer.refused is refused
     assert chat.thresholds == [0.0]  # the backend may stop at the first token
+
+
+@pytest.mark.parametrize(("confirm", "refused", "calls"), [(0.5, True, 2), (-3.0, False, 2), (None, False, 1)])
+def test_the_confirm_stage_refuses_an_answer_its_sentences_do_not_state(
+    seeded_store: Path, nano_e5, confirm: float | None, refused: bool, calls: int
+) -> None:
+    """The model, asked again with the cited sentence and the answer, doubts it: a refusal
+    that still shows where to look. None is a backend without log-probabilities: no check."""
+    chat = ScriptedChat(citing("three hours", "The talks lasted about three hours."), confirm=confirm)
+    engine = engine_with(seeded_store, nano_e5, chat, confirm_threshold=-1.0)
+    answer = engine.ask("How long did the talks in Moscow last?")
+    assert answer.refused is refused and (engine.last_decision.fired == ["unconfirmed"]) is refused
+    [prompt] = chat.confirm_prompts
+    assert "three hours" in prompt[-1]["content"] and "How long did the talks in Moscow last?" in prompt[-1]["content"]
+    assert answer.usage["model_calls"] == calls
+    assert bool(answer.related) is refused and (answer.citations == []) is refused
+
+
+def test_a_draft_another_rule_refused_is_not_confirmed_outside_the_evaluation(seeded_store: Path, nano_e5) -> None:
+    chat = ScriptedChat(citing("three hours", "The talks lasted four hours."), confirm=-3.0)
+    engine = engine_with(seeded_store, nano_e5, chat)
+    assert engine.ask("How long did the talks in Moscow last?").refused and chat.confirm_prompts == []
+    engine.explain, chat.scripts = True, chat.scripts * 2
+    engine.ask("How long did the talks in Moscow last?")
+    assert len(chat.confirm_prompts) == 1 and engine.last_decision.confirm_score == -3.0  # for fitting both thresholds
 
 
 def test_no_chosen_sentence_is_a_refusal_in_the_questions_language(seeded_store: Path, nano_e5) -> None:

@@ -120,6 +120,16 @@ class MeasuredChat:
         call.prompt_tokens = draft.usage.get("prompt_tokens", 0)
         return draft
 
+    def first_word_doubt(self, messages, accept, reject):
+        call = Call(list(messages), 1, time.perf_counter())
+        self.calls.append(call)
+        if isinstance(self.inner, LlamaCppChat):
+            self._note_cache(call, self.inner.chat_prompt(messages))
+        score, usage = self.inner.first_word_doubt(messages, accept, reject)
+        call.finished = call.first_token = time.perf_counter()
+        call.tokens, call.prompt_tokens = usage.get("completion_tokens", 0), usage.get("prompt_tokens", 0)
+        return score, usage
+
     def warm(self, messages: list[Message]) -> None:
         self.inner.warm(messages)
 
