@@ -241,8 +241,8 @@ def chat(as_json: bool, settings: Settings) -> None:
               help="Also pickle every split's scored results here, for computing figures later "
                    "(the test split's items are still not for reading one by one).")
 @click.option("--fit-abstention", is_flag=True,
-              help="Print dev's risk-coverage curve, the doubt threshold with the most coverage at "
-                   "precision 0.90, and that choice cross-validated on dev.")
+              help="Print dev's risk-coverage curves, the doubt and confirm thresholds with the most "
+                   "coverage at precision 0.90, and that choice cross-validated on dev.")
 @click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="An earlier run's --save-results file: print, per split, the items this run gains and "
                    "loses against it, with a sign test (ids for dev only).")

@@ -22,6 +22,22 @@ def _check_store(settings: Settings) -> Check:
     return "store", True, f"{count} sentences at {store.location}"
 
 
+def _check_rebuild(settings: Settings) -> Check | None:
+    """An unfinished ``ingest --rebuild`` (:mod:`rag.rebuild`): fine while it runs, a failure once killed."""
+    from rag.lock import writer_active
+    from rag.rebuild import interrupted_rebuild
+    from rag.store import Store
+
+    try:
+        progress = interrupted_rebuild(Store(settings))
+    except RagbotError:
+        return None  # the store check has said what is wrong
+    if progress is None:
+        return None
+    running = writer_active(settings.storage_dir)
+    return "rebuild", running, ("in progress: " if running else "incomplete: ") + progress.describe()
+
+
 def _check_embedding(settings: Settings) -> Check:
     from rag.embeddings import build_embedding, embedding_identity
 
@@ -45,5 +61,8 @@ def _check_llm(settings: Settings) -> Check:
 
 def run_checks(settings: Settings) -> Iterator[Check]:
     yield _check_store(settings)
+    rebuild = _check_rebuild(settings)
+    if rebuild is not None:
+        yield rebuild
     yield _check_embedding(settings)
     yield _check_llm(settings)

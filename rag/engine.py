@@ -21,7 +21,7 @@ from rag.answer import RELATED_SHOWN, Answer, Citation, cite, refusal_text, rend
 from rag.config import Settings
 from rag.confirm import RULE as UNCONFIRMED, Confirmer, unconfirmed
 from rag.controls import strip_controls
-from rag.errors import InvalidQuestion
+from rag.errors import IndexReplaced, InvalidQuestion
 from rag.gates import GATES, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
 from rag.language import (
@@ -353,7 +353,11 @@ class Engine:
         language = language or question_language(question)
         asked = question
         question = self.condense(question, history)
-        retrieved = self.retriever.retrieve(question)
+        try:
+            retrieved = self.retriever.retrieve(question)
+        except IndexReplaced:  # a rebuild finished since this process opened the store
+            self.reload()
+            retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
         decision = Decision(fired=gates_fired(retrieved, self.min_relevance))

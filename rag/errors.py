@@ -59,6 +59,10 @@ class StoreIncompatible(StoreError):
     """The store was written in a format this version does not read."""
 
 
+class IndexReplaced(StoreError):
+    """The collection a long-running reader opened was replaced by a finished rebuild (reopen it)."""
+
+
 class StoreLocked(StoreError):
     """Another process is writing to the store."""
 

@@ -53,6 +53,7 @@ from rag.embedding_cache import EmbeddingCache
 from rag.embeddings import Embedder, build_embedding, embedding_identity
 from rag.errors import CorpusError, StoreCorrupt
 from rag.lock import writer_lock
+from rag.rebuild import discard_interrupted, start_rebuild, swap_in
 from rag.store import Store, StoredDocument
 
 if TYPE_CHECKING:  # llama-index takes seconds to import; only writing nodes needs it
@@ -139,19 +140,30 @@ def ingest(
     with writer_lock(settings.storage_dir):
         store = Store(settings)
         report = IngestReport(skipped=skipped)
-        if rebuild:
-            store.drop()
         try:
-            collection = store.collection(identity, create=True)
+            # --rebuild leaves the live collection alone until its replacement is whole
+            collection = None if rebuild else store.collection(identity, create=True)
+            store.client(create=True)
         except StoreCorrupt as damage:
             if settings.chroma_url or not (settings.storage_dir / "chroma").is_dir():
                 raise
             report.recovered = _move_aside(settings, damage)
             store = Store(settings)
-            collection = store.collection(identity, create=True)
-        stored = store.documents(collection)
+            collection = None if rebuild else store.collection(identity, create=True)
+        if not rebuild and discard_interrupted(store):
+            log.info("removed an unfinished rebuild's partial index")
+        stored = store.documents(collection) if collection is not None else {}
         articles = _read(files, settings.max_file_bytes, report)
+        if not articles:
+            # Every file skipped (too large, undecodable, empty): a wrong setting
+            # or a wrong folder, not a wish to empty the index. Nothing changes.
+            raise CorpusError(
+                f"nothing indexable under {', '.join(map(str, paths))}: all {len(report.skipped)} files "
+                "were skipped (see above); the index is unchanged"
+            )
         plan = _plan(articles, stored, paths, files, prune, report)
+        if collection is None:  # --rebuild: beside the live index, swapped in when whole (rag.rebuild)
+            collection = start_rebuild(store, identity, len(plan.writes))
         cache = EmbeddingCache.open(settings.storage_dir / "embeddings.sqlite3", identity)
         report.recovered = "; ".join(note for note in (report.recovered, cache.recovered) if note)
         embedder = embed_model or build_embedding(settings)
@@ -163,6 +175,8 @@ def ingest(
         store.delete(collection, plan.deletes)
         for ids, root in plan.moves:
             store.set_root(collection, ids, root)
+        if rebuild:
+            swap_in(store, collection)
         report.embedded = cache.computed
         report.chunks = store.count(collection)
         # A rename adds one source and drops another, so it leaves the count alone.

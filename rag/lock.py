@@ -69,3 +69,20 @@ def writer_lock(storage_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def writer_active(storage_dir: Path) -> bool:
+    """Whether an ingestion holds the store's writer lock right now (for ``doctor``)."""
+    try:
+        fd = os.open(storage_dir / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

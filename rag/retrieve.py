@@ -38,6 +38,7 @@ import numpy as np
 
 from rag.answer_type import answer_type, holds
 from rag.config import Settings
+from rag.errors import IndexReplaced
 from rag.names import named_language
 from rag.store import StoredSentence, stored
 
@@ -216,9 +217,15 @@ class ChromaDense:
         self._known = known or {}
 
     def _query(self, vector: list[float], where: dict | None, n_results: int) -> list[tuple[StoredSentence, float]]:
-        found = self._collection.query(
-            query_embeddings=[vector], n_results=n_results, where=where, include=["distances"]
-        )
+        from chromadb.errors import NotFoundError
+
+        try:
+            found = self._collection.query(
+                query_embeddings=[vector], n_results=n_results, where=where, include=["distances"]
+            )
+        except NotFoundError:
+            # ``ingest --rebuild`` swapped a new collection in and deleted this one
+            raise IndexReplaced("the index was rebuilt while this process was reading it") from None
         ids, distances = found["ids"][0], found["distances"][0]
         fetched: dict[str, StoredSentence] = {}
         missing = [id_ for id_ in ids if id_ not in self._known]  # stored since the sentences were read

@@ -218,23 +218,37 @@ class Store:
                 f"storage directory {self.settings.storage_dir} is damaged ({type(error).__name__})"
             ) from None
 
-    def collection(self, embedding_identity: str, create: bool = False):
+    def collection(self, embedding_identity: str, create: bool = False, name: str | None = None, **metadata):
+        """The collection called ``name`` (the configured one by default), checked
+        against ``embedding_identity``; ``create`` makes it, with ``metadata``, when missing.
+
+        A reader also accepts the configured collection's previous version in the
+        moment a rebuild swaps its result in (:mod:`rag.rebuild`).
+        """
+        from rag.rebuild import previous_name
+
         client = self.client(create=create)
+        live = self.settings.collection
+        wanted = name or live
 
         def open_collection():
-            if self.settings.collection not in _collection_names(client):
+            names = _collection_names(client)
+            if wanted not in names:
                 if not create:
+                    if name is None and previous_name(live) in names:
+                        return client.get_collection(previous_name(live), embedding_function=None)
                     raise StoreNotBuilt(self._not_built_message())
                 return client.create_collection(
-                    self.settings.collection,
+                    wanted,
                     embedding_function=None,
                     metadata={
+                        **metadata,
                         "embedding_model": embedding_identity,
                         "ragbot_schema": SCHEMA_VERSION,
                         "hnsw:space": "cosine",
                     },
                 )
-            return client.get_collection(self.settings.collection, embedding_function=None)
+            return client.get_collection(wanted, embedding_function=None)
 
         collection = self._call(open_collection)
         format_version = (collection.metadata or {}).get("ragbot_schema")
