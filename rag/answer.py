@@ -29,6 +29,15 @@ RELATED_LABELS = {
     "sv": "Relaterade avsnitt (inte ett svar):",
 }
 RELATED_SHOWN = 3  # nearest passages a refusal shows
+# When the articles disagree on the asked fact (rag.conflicts), the refusal
+# says so, and its passages are the disagreeing sentences, one per file.
+DISAGREEMENTS = {
+    "en": "The articles disagree on this; each passage below is what one file says.",
+    "da": "Artiklerne er uenige om dette; hver passage nedenfor er, hvad én fil siger.",
+    "no": "Artiklene er uenige om dette; hvert avsnitt nedenfor er det én fil sier.",
+    "de": "Die Artikel widersprechen sich hier; jede Textstelle unten ist, was eine Datei sagt.",
+    "sv": "Artiklarna är oense om detta; varje avsnitt nedan är vad en fil säger.",
+}
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
@@ -69,6 +78,17 @@ class Answer:
 
 def refusal_text(language: str) -> str:
     return REFUSALS.get(language, REFUSALS["en"])
+
+
+def disagreement_text(language: str) -> str:
+    return DISAGREEMENTS.get(language, DISAGREEMENTS["en"])
+
+
+# In English: the one language a reader of any other is most likely to read.
+UNSUPPORTED_LANGUAGE_REFUSAL = (
+    "ragbot answers questions in English, Danish, Norwegian and German; "
+    "please ask in one of them. The passages below are the nearest to your question."
+)
 
 
 def related_label(language: str) -> str:

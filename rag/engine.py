@@ -17,12 +17,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.abstain import abstains, confirm_threshold_for, threshold_for
-from rag.answer import RELATED_SHOWN, Answer, Citation, cite, refusal_text, render, strip_markers
+from rag.answer import (
+    RELATED_SHOWN,
+    UNSUPPORTED_LANGUAGE_REFUSAL,
+    Answer,
+    Citation,
+    cite,
+    disagreement_text,
+    refusal_text,
+    render,
+    strip_markers,
+)
 from rag.config import Settings
 from rag.confirm import RULE as UNCONFIRMED, Confirmer, unconfirmed
+from rag.conflicts import CANDIDATES, RULE as CONFLICT, conflict
 from rag.controls import strip_controls
 from rag.errors import IndexReplaced, InvalidQuestion
-from rag.gates import GATES, gates_fired
+from rag.gates import GATES, LOW_RELEVANCE, UNSUPPORTED_LANGUAGE, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
 from rag.language import (
     ANSWER_LANGUAGES,
@@ -148,6 +159,7 @@ class Decision:
     usage: dict[str, int] = field(default_factory=dict)
     confirm_score: float | None = None
     confirm_threshold: float = 0.0
+    conflict: list[Citation] = field(default_factory=list)  # supporting sentence, then disagreeing ones
 
 
 class Engine:
@@ -264,13 +276,29 @@ class Engine:
             pool.shutdown(wait=False)
         return cls(settings, chat_loading.result(), embed_model)
 
-    def _related(self, question: str, retrieved: Retrieved, fired: Sequence[str]) -> list[Citation]:
+    def _related(self, question: str, retrieved: Retrieved, decision: Decision) -> list[Citation]:
         """A refusal's related passages (:func:`related_passages`); none when a gate
         found even the nearest sentence far from the question in meaning
-        (trivia, another topic): passages about something else would only look like a lead."""
-        if any(rule in GATES for rule in fired):
+        (trivia, another topic): passages about something else would only look
+        like a lead. When the articles disagree, the disagreeing sentences."""
+        fired = decision.fired
+        if LOW_RELEVANCE in fired:
             return []
+        if fired and fired[0] == CONFLICT and decision.conflict:
+            return decision.conflict  # which file says what
         return related_passages(retrieved.sentences, self.retriever.by_words(question, RELATED_SHOWN))
+
+    @staticmethod
+    def _refusal(fired: Sequence[str], language: str) -> str:
+        """What a refusal says: the articles do not state it, in the question's
+        language; that they disagree, when that was the first reason; or, for a
+        question in a language ragbot does not answer in, which languages it
+        does (in English)."""
+        if UNSUPPORTED_LANGUAGE in fired:
+            return UNSUPPORTED_LANGUAGE_REFUSAL
+        if fired and fired[0] == CONFLICT:
+            return disagreement_text(language)
+        return refusal_text(language)
 
     @property
     def backend(self) -> dict[str, str]:
@@ -295,11 +323,12 @@ class Engine:
         self,
         decision: Decision,
         question: str,
-        evidence: list[StoredSentence],
+        retrieved: Retrieved,
         language: str,
         on_token: Callable[[str], None] | None,
     ) -> None:
-        """Generate → abstain → verify → render → confirm, recording every verdict in ``decision``."""
+        """Generate → abstain → verify → conflicts → render → confirm, recording every verdict in ``decision``."""
+        evidence = retrieved.sentences[: self.settings.evidence_k]
         draft = self.generator.generate(
             question,
             evidence,
@@ -311,6 +340,13 @@ class Engine:
         if abstains(draft.abstain_score, self.abstain_threshold):
             decision.fired.append("abstain")
         decision.fired += verify(draft, evidence, question, language, self.confidential)
+        if draft.evidence and draft.text:
+            cited = [evidence[n - 1] for n in draft.evidence]
+            candidates = retrieved.sentences[:CANDIDATES]
+            disagreement = conflict(strip_markers(draft.text), cited, candidates, question, language)
+            if disagreement:
+                decision.fired.append(CONFLICT)
+                decision.conflict = [cite(sentence) for sentence in disagreement]
         if draft.evidence and draft.text:
             decision.draft_text, decision.draft_citations = render(draft.text, draft.evidence, evidence)
         if not decision.fired or decision.fired[0] not in GATES:
@@ -360,15 +396,15 @@ class Engine:
             retrieved = self.retriever.retrieve(question)
         evidence = retrieved.sentences[: self.settings.evidence_k]
         retrieved_at = time.perf_counter()
-        decision = Decision(fired=gates_fired(retrieved, self.min_relevance))
+        decision = Decision(fired=gates_fired(retrieved, self.min_relevance, asked))
         if not decision.fired or self.explain:
-            self._draft_and_check(decision, question, evidence, language, None if decision.fired else on_token)
+            self._draft_and_check(decision, question, retrieved, language, None if decision.fired else on_token)
         self.last_decision = decision
         refused = bool(decision.fired)
         generated_at = time.perf_counter()
         answer = Answer(
             question=asked,
-            answer=refusal_text(language) if refused else decision.draft_text,
+            answer=self._refusal(decision.fired, language) if refused else decision.draft_text,
             refused=refused,
             language=language,
             citations=[] if refused else decision.draft_citations,
@@ -380,6 +416,6 @@ class Engine:
             backend=self.backend,
             usage=decision.usage
             or {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0},
-            related=self._related(question, retrieved, decision.fired) if refused else [],
+            related=self._related(question, retrieved, decision) if refused else [],
         )
         return answer, retrieved

@@ -7,6 +7,11 @@ measures each by switching it off (``ragbot eval --ablation``).
 - ``low_relevance``: even the best sentence is far from the question in
   meaning (e5 similarity below the embedding model's calibrated floor):
   trivia, other topics.
+- ``unsupported_language``: the question is mostly written in a script
+  none of the answer languages uses (:func:`rag.language.unsupported_language`).
+  The 1.5B model answered a Chinese and an Arabic question with invented
+  facts; the refusal names the languages ragbot answers in, in English,
+  and still shows related passages (e5 is multilingual).
 
 Two more gates were measured and removed (README, "Rules that remain"): a
 number the question names that no evidence sentence has, and a name the
@@ -16,15 +21,20 @@ questions than unanswerable ones.
 
 from __future__ import annotations
 
+from rag.language import unsupported_language
 from rag.retrieve import Retrieved
 
-GATES = ("low_relevance",)
+LOW_RELEVANCE, UNSUPPORTED_LANGUAGE = "low_relevance", "unsupported_language"
+GATES = (LOW_RELEVANCE, UNSUPPORTED_LANGUAGE)
 
 
-def gates_fired(retrieved: Retrieved, min_relevance: float) -> list[str]:
+def gates_fired(retrieved: Retrieved, min_relevance: float, question: str = "") -> list[str]:
     """The names of the gates that refuse (an empty list: ask the model).
 
     >>> gates_fired(Retrieved([], 0.79, {}), 0.81), gates_fired(Retrieved([], 0.85, {}), 0.81)
     (['low_relevance'], [])
+    >>> gates_fired(Retrieved([], 0.85, {}), 0.81, "普京和埃尔多安谈了多久？")
+    ['unsupported_language']
     """
-    return ["low_relevance"] if retrieved.top_similarity < min_relevance else []
+    fired = [UNSUPPORTED_LANGUAGE] if unsupported_language(question) else []
+    return fired + ([LOW_RELEVANCE] if retrieved.top_similarity < min_relevance else [])

@@ -158,3 +158,42 @@ def answer_language(text: str, default: str = DEFAULT_LANGUAGE, asked: str | Non
     if likelihood.get(asked, 0.0) >= AMBIGUITY_RATIO * likelihood[best]:
         return asked
     return best
+
+
+# The scripts the answer languages are written in; a question mostly in
+# another (Chinese, Arabic, Cyrillic, ...) is in a language ragbot does not
+# answer in, whatever lingua (which only knows the supported ones) makes of it.
+SUPPORTED_SCRIPTS = ("LATIN",)
+# Names in other scripts do not make a question foreign: it counts as
+# unsupported only when most of its letters are in other scripts.
+FOREIGN_SCRIPT_SHARE = 0.5
+
+
+def foreign_script_share(text: str) -> float:
+    """The share of ``text``'s letters written in a script none of ANSWER_LANGUAGES uses.
+
+    >>> foreign_script_share("Hvor længe varede mødet?"), foreign_script_share("普京和埃尔多安谈了多久？")
+    (0.0, 1.0)
+    >>> round(foreign_script_share("Hvad sagde Путин om Syrien?"), 2)  # 5 of 22 letters
+    0.23
+    """
+    import unicodedata
+
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return 0.0
+    foreign = sum(unicodedata.name(char, "UNKNOWN").split(" ")[0] not in SUPPORTED_SCRIPTS for char in letters)
+    return foreign / len(letters)
+
+
+def unsupported_language(text: str) -> bool:
+    """Whether ``text`` is written mostly in a script the answer languages do not use.
+
+    Latin-script languages other than the supported ones (French, Turkish)
+    are not recognised here: lingua is given only the supported languages,
+    and taking them all would cost seconds of start-up (docs/answering.md).
+
+    >>> unsupported_language("كم استمرت المحادثات في موسكو؟"), unsupported_language("Who is Erdoğan?")
+    (True, False)
+    """
+    return foreign_script_share(text) > FOREIGN_SCRIPT_SHARE

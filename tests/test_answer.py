@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import REFUSALS
+from rag.answer import REFUSALS, UNSUPPORTED_LANGUAGE_REFUSAL
 from rag.config import Settings
 from rag.engine import Engine
 from rag.generate import Draft, answer_prefix
@@ -142,6 +142,26 @@ def test_off_topic_questions_are_refused_before_the_model(seeded_store: Path, na
     answer = engine_with(seeded_store, nano_e5, chat).ask("What is the capital of Australia?")
     assert answer.refused and chat.prompts == []
     assert answer.usage["model_calls"] == 0
+
+
+@pytest.mark.parametrize("question", ["普京和埃尔多安在莫斯科的会谈持续了多长时间？", "كم استمرت محادثات بوتين وأردوغان في موسكو؟"])
+def test_a_question_in_an_unsupported_language_is_refused_naming_the_languages(
+    seeded_store: Path, nano_e5, question: str
+) -> None:
+    """The 1.5B model answered such questions with invented facts: the model is not asked,
+    the refusal says in English which languages ragbot answers in, and still shows where to look."""
+    chat = ScriptedChat()
+    answer = engine_with(seeded_store, nano_e5, chat).ask(question)
+    assert answer.refused and chat.prompts == [] and answer.usage["model_calls"] == 0
+    assert answer.answer == UNSUPPORTED_LANGUAGE_REFUSAL and "Danish, Norwegian and German" in answer.answer
+    assert answer.language == "en" and answer.related
+
+
+def test_names_in_another_script_do_not_make_a_question_unsupported(seeded_store: Path, nano_e5) -> None:
+    chat = ScriptedChat(citing("three hours", "The talks lasted about three hours."))
+    engine = engine_with(seeded_store, nano_e5, chat)
+    engine.ask("How long did the talks between Путин and Erdoğan in Moscow last?")
+    assert len(chat.prompts) == 1 and "unsupported_language" not in engine.last_decision.fired, engine.last_decision.fired
 
 
 def test_the_evaluation_sees_every_rule_without_changing_the_answer(seeded_store: Path, nano_e5) -> None:

@@ -1,0 +1,86 @@
+"""Conflicting sources (rag/conflicts.py): when files disagree on the asked fact, the
+reader sees which file says what instead of one side stated as fact.
+
+The store holds the seeds plus the articles in tests/data/conflicts/: two that
+contradict a seed (another toll, another duration) and one near-copy that
+repeats a seed's number. The model is scripted to cite the seed's sentence;
+the held-out contradictions in evals/conflicts/heldout/ are not used here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.answer import DISAGREEMENTS
+from rag.config import Settings
+from rag.engine import Engine
+from rag.ingest import ingest
+
+from .conftest import SEEDS
+from .test_answer import ScriptedChat, citing
+
+PLANTED = Path(__file__).parent / "data" / "conflicts"
+
+
+@pytest.fixture(scope="module")
+def planted_store(tmp_path_factory: pytest.TempPathFactory, nano_e5) -> Path:
+    corpus = tmp_path_factory.mktemp("corpus")
+    for path in [*SEEDS.glob("*.txt"), *PLANTED.glob("*.txt")]:
+        shutil.copy(path, corpus)
+    storage = tmp_path_factory.mktemp("planted")
+    ingest(Settings(storage_dir=storage), corpus, embed_model=nano_e5)
+    return storage
+
+
+def ask(storage: Path, nano_e5, chat: ScriptedChat, question: str):
+    return Engine(Settings(storage_dir=storage), chat, nano_e5).ask(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "cited", "answer", "planted"),
+    [
+        ("How many Turkish soldiers were killed in the air strike blamed on Syria?", "killing of 34",
+         "34 Turkish soldiers were killed.", "revised_toll.txt"),
+        ("How long did the talks between Putin and Erdogan in Moscow last?", "about three hours",
+         "The talks lasted about three hours.", "short_talks.txt"),
+    ],
+)
+def test_a_disagreement_is_shown_with_which_file_says_what(
+    planted_store: Path, nano_e5, question: str, cited: str, answer: str, planted: str
+) -> None:
+    result = ask(planted_store, nano_e5, ScriptedChat(citing(cited, answer)), question)
+    assert result.refused and result.answer == DISAGREEMENTS["en"] and result.citations == []
+    shown = {passage.source: passage.quote for passage in result.related}
+    assert planted in shown and any(cited in quote for quote in shown.values())  # both sides, each with its file
+    assert len(shown) == len(result.related)  # one passage per file
+
+
+def test_the_side_the_model_picked_is_not_stated_as_fact(planted_store: Path, nano_e5) -> None:
+    """The model citing the planted toll gets the same disagreement, the seed's sentence among the passages."""
+    question = "How many Turkish soldiers were killed in the air strike blamed on Syria?"
+    result = ask(planted_store, nano_e5, ScriptedChat(citing("36 Turkish", "36 Turkish soldiers were killed.")), question)
+    assert result.refused and any("34 Turkish soldiers" in passage.quote for passage in result.related)
+
+
+def test_a_near_copy_saying_the_same_is_no_conflict(tmp_path: Path, nano_e5) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in [*SEEDS.glob("*.txt"), PLANTED / "same_toll_copy.txt"]:  # two files, one number
+        shutil.copy(path, corpus)
+    settings = Settings(storage_dir=tmp_path / "store")
+    ingest(settings, corpus, embed_model=nano_e5)
+    question = "How many Turkish soldiers were killed in the air strike blamed on Syria?"
+    chat = ScriptedChat(citing("killing of 34", "34 Turkish soldiers were killed."))
+    engine = Engine(settings, chat, nano_e5)
+    result = engine.ask(question)
+    assert not result.refused and result.answer.startswith("34 Turkish soldiers were killed")
+    assert engine.last_decision.fired == []
+
+
+def test_a_question_of_no_countable_kind_is_not_checked(planted_store: Path, nano_e5) -> None:
+    chat = ScriptedChat(citing("Kremlin aide", "A Kremlin aide described the meeting as businesslike."))
+    result = ask(planted_store, nano_e5, chat, "Who described the meeting between the presidents as businesslike?")
+    assert not result.refused
