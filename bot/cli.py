@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.terminal import loading_spinner, readable, stdin_lines, terminal_safe
+from bot.terminal import loading_spinner, readable, stdin_lines, terminal_line, terminal_safe
 from rag.config import Settings, load_settings, redact_secrets, shown_value
 from rag.errors import InvalidQuestion, RagbotError
 
@@ -44,7 +44,7 @@ class RagbotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RagbotError as error:
-            click.echo(f"error: {terminal_safe(redact_secrets(str(error)))}", err=True)
+            click.echo(f"error: {terminal_line(redact_secrets(str(error)), newline=' ')}", err=True)
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -55,7 +55,7 @@ class RagbotGroup(click.Group):
             if os.environ.get("RAGBOT_DEBUG"):
                 raise
             click.echo(
-                f"error: unexpected {type(error).__name__}: {terminal_safe(redact_secrets(str(error)))} "
+                f"error: unexpected {type(error).__name__}: {terminal_line(redact_secrets(str(error)), newline=' ')} "
                 "(set RAGBOT_DEBUG=1 for the traceback)",
                 err=True,
             )
@@ -126,9 +126,9 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
         click.echo(_json_line(report.as_json()))
     else:
         if report.recovered:
-            click.echo(f"warning: {terminal_safe(report.recovered)}", err=True)
+            click.echo(f"warning: {terminal_line(report.recovered, newline=' ')}", err=True)
         for skipped in report.skipped:
-            click.echo(f"skipped {terminal_safe(skipped.path)}: {terminal_safe(skipped.reason)}", err=True)
+            click.echo(f"skipped {terminal_line(skipped.path)}: {terminal_line(skipped.reason, newline=' ')}", err=True)
         click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
     if report.skipped:
         nothing_indexed = report.changed + report.unchanged == 0
@@ -315,12 +315,12 @@ def doctor(settings: Settings) -> None:
 
     click.echo("configuration:")
     for name, field in Settings.model_fields.items():
-        click.echo(f"  {name} = {shown_value(settings, name)}    # {field.description}")
+        click.echo(f"  {name} = {terminal_line(str(shown_value(settings, name)))}    # {field.description}")
     click.echo("checks:")
     ok = True
     for name, passed, detail in run_checks(settings):
         ok &= passed
-        click.echo(f"  [{'ok' if passed else 'FAIL'}] {name}: {terminal_safe(redact_secrets(detail))}")
+        click.echo(f"  [{'ok' if passed else 'FAIL'}] {name}: {terminal_line(redact_secrets(detail), newline=' ')}")
     if not ok:
         sys.exit(EXIT_ERROR)
 
