@@ -11,6 +11,7 @@ directory, or the file named by ``RAGBOT_CONFIG``), and the defaults below.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import tomllib
@@ -58,6 +59,12 @@ class Settings(BaseSettings):
     collection: str = Field("ragbot", description="Chroma collection name.")
     max_file_bytes: int = Field(
         10_000_000, ge=1, description="Files larger than this are skipped at ingestion (bytes)."
+    )
+    corpus_encoding: str | None = Field(
+        None,
+        description="Decode every corpus file with this codec (e.g. cp1252, latin-1, utf-8) instead of "
+        "detecting each file's; `ingest --json` reports what each file was decoded with. "
+        "Empty: detect (UTF-8, a BOM, else the Western code pages, cp1252 first).",
     )
     chroma_url: str | None = Field(
         None,
@@ -209,6 +216,20 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             value = "http://" + value
+        return value
+
+    @field_validator("corpus_encoding")
+    @classmethod
+    def _known_codec(cls, value: str | None) -> str | None:
+        value = value.strip() if value else None
+        if not value:
+            return None
+        try:
+            text_codec = codecs.lookup(value)._is_text_encoding  # base64, rot13: not for bytes to text
+        except LookupError:
+            text_codec = False
+        if not text_codec:
+            raise ValueError(f"unknown text encoding {value!r} (a Python codec name such as cp1252, latin-1 or utf-8)")
         return value
 
     @field_validator("chroma_url")
