@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.native import native_stdout_to_stderr, quiet_native_crashes
 from bot.terminal import loading_spinner, readable, stdin_lines, terminal_line, terminal_safe
 from rag.config import Settings, load_settings, redact_secrets, shown_value
 from rag.errors import InvalidQuestion, RagbotError
@@ -84,6 +85,7 @@ def storage_option(command: Callable) -> Callable:
 def cli() -> None:
     """Ask questions about a news corpus and get answers with verbatim citations."""
     _quiet_libraries()
+    quiet_native_crashes()
 
 
 EXIT_PARTIAL = 3  # ingest: some files were skipped, the rest is indexed
@@ -109,6 +111,9 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
     from tqdm import tqdm
 
     from rag.ingest import ingest as run_ingest
+
+    if as_json:
+        native_stdout_to_stderr()
 
     started = time.perf_counter()
     report = run_ingest(
@@ -163,6 +168,8 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
 
     global _NOTHING_TO_FLUSH
     _NOTHING_TO_FLUSH = True  # answering reads the store and writes only to stdout
+    if as_json:
+        native_stdout_to_stderr()  # llama.cpp's own output must not mix with the JSON
     if question != "-":
         validate_question(question, settings.max_question_chars)  # before loading models
     # Models load and servers are reached (at most connect_timeout_s each) under a spinner.
@@ -205,6 +212,9 @@ def chat(as_json: bool, settings: Settings) -> None:
     """Interactive chat: streamed answers, citations, /help for commands, Ctrl-D to leave."""
     from bot.chat import run_chat, run_json
     from rag.engine import Engine
+
+    if as_json:
+        native_stdout_to_stderr()
 
     with loading_spinner("Loading the models…"):
         engine = Engine.load(settings)
