@@ -52,15 +52,28 @@ class RagbotGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except Exception as error:  # a bug: still no traceback for users
-            if os.environ.get("RAGBOT_DEBUG"):
-                raise
-            click.echo(
-                f"error: unexpected {type(error).__name__}: {terminal_line(redact_secrets(str(error)), newline=' ')} "
-                "(set RAGBOT_DEBUG=1 for the traceback)",
-                err=True,
-            )
+        except OSError as error:  # a full or read-only disk met outside the store's own checks
+            from rag.storage_errors import storage_problem
+
+            problem = storage_problem(error, None)
+            if problem is None:
+                return self._unexpected(ctx, error)
+            click.echo(f"error: {terminal_line(redact_secrets(str(problem)), newline=' ')}", err=True)
             ctx.exit(EXIT_ERROR)
+        except Exception as error:  # a bug: still no traceback for users
+            return self._unexpected(ctx, error)
+
+    @staticmethod
+    def _unexpected(ctx: click.Context, error: Exception) -> None:
+        """One line for an error nobody anticipated (a bug); RAGBOT_DEBUG=1 re-raises it."""
+        if os.environ.get("RAGBOT_DEBUG"):
+            raise error
+        click.echo(
+            f"error: unexpected {type(error).__name__}: {terminal_line(redact_secrets(str(error)), newline=' ')} "
+            "(set RAGBOT_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        ctx.exit(EXIT_ERROR)
 
 
 def storage_option(command: Callable) -> Callable:

@@ -17,6 +17,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -292,6 +293,35 @@ def redact_secrets(text: str) -> str:
     ('http://***@db.example:8000/x', 'http://127.0.0.1:11434')
     """
     return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def server_url(value: str, setting: str) -> str:
+    """``value`` when it is a usable http(s) server URL, else ConfigError naming ``setting``.
+
+    Checked where a server is about to be used, not at load: OLLAMA_HOST is
+    shared with other tools, and ``ragbot doctor`` must still report the rest.
+
+    >>> server_url("http://127.0.0.1:11434", "OLLAMA_HOST")
+    'http://127.0.0.1:11434'
+    >>> server_url("http://u:secret@[::1", "OLLAMA_HOST")
+    Traceback (most recent call last):
+    rag.errors.ConfigError: invalid configuration: OLLAMA_HOST is not a server URL (Invalid IPv6 URL): http://***@[::1; expected e.g. http://127.0.0.1:11434
+    """
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018: raises ValueError for a port that is not a number in 0-65535
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"scheme {parts.scheme or 'missing'}, not http or https")
+        if not parts.hostname:
+            raise ValueError("no host")
+        if any(character.isspace() for character in value):
+            raise ValueError("a space inside it")
+    except ValueError as error:
+        raise ConfigError(
+            f"invalid configuration: {setting} is not a server URL ({error}): {redact_secrets(value)}; "
+            "expected e.g. http://127.0.0.1:11434"
+        ) from None
+    return value
 
 
 def shown_value(settings: Settings, name: str) -> object:
