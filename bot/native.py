@@ -63,10 +63,12 @@ def quiet_native_crashes() -> None:
 def native_stdout_to_stderr() -> None:
     """Point file descriptor 1 at stderr; ``sys.stdout`` keeps the real stdout (a private copy)."""
     try:
+        if sys.stdout.fileno() != 1:  # already redirected, or a test runner's capture
+            return
         sys.stdout.flush()
         private = os.dup(1)
         os.dup2(2, 1)
-    except (OSError, ValueError, AttributeError):  # no real descriptors (click's test runner)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # no real descriptors
         return
     sys.stdout = io.TextIOWrapper(
         os.fdopen(private, "wb"),
