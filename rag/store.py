@@ -30,10 +30,10 @@ from urllib.parse import urlparse
 from rag.config import Settings, redact_secrets, server_url
 from rag.errors import (
     BackendUnavailable,
-    StoreError,
     EmbeddingMismatch,
     StoreAccessDenied,
     StoreCorrupt,
+    StoreError,
     StoreIncompatible,
     StoreNotBuilt,
 )
