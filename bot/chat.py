@@ -23,7 +23,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from bot.terminal import readable, stdin_lines, terminal_safe
+from bot.terminal import readable, stdin_lines, terminal_line, terminal_safe
 from rag.answer import Answer, Citation, related_label
 from rag.engine import Engine, Turn, remember
 from rag.errors import InvalidQuestion
@@ -74,8 +74,9 @@ def render_answer(answer: Answer, full: bool = False) -> Group:
 def _passage(mark: str, citation: Citation, full: bool) -> list[Text]:
     """A cited or related sentence: file · language · headline, then the quote
     (with its character offsets when ``full``)."""
-    about = " · ".join(terminal_safe(part) for part in (citation.source, citation.language, citation.title) if part)
-    quote = terminal_safe(citation.quote)
+    # One line each: a newline in a file name or title must not start a forged citation line.
+    about = " · ".join(terminal_line(part) for part in (citation.source, citation.language, citation.title) if part)
+    quote = terminal_line(citation.quote, newline=" ")
     quote = quote if full or len(quote) <= 300 else quote[:299] + "…"
     line = Text("    “").append(quote, style=QUOTE_STYLE).append("”")
     if full:

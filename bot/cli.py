@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.terminal import loading_spinner, readable, stdin_lines, terminal_safe
+from bot.native import native_stdout_to_stderr, quiet_native_crashes
+from bot.terminal import loading_spinner, readable, stdin_lines, terminal_line, terminal_safe
 from rag.config import Settings, load_settings, redact_secrets, shown_value
 from rag.errors import InvalidQuestion, RagbotError
 
@@ -44,22 +45,35 @@ class RagbotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RagbotError as error:
-            click.echo(f"error: {terminal_safe(redact_secrets(str(error)))}", err=True)
+            click.echo(f"error: {terminal_line(redact_secrets(str(error)), newline=' ')}", err=True)
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except Exception as error:  # a bug: still no traceback for users
-            if os.environ.get("RAGBOT_DEBUG"):
-                raise
-            click.echo(
-                f"error: unexpected {type(error).__name__}: {terminal_safe(redact_secrets(str(error)))} "
-                "(set RAGBOT_DEBUG=1 for the traceback)",
-                err=True,
-            )
+        except OSError as error:  # a full or read-only disk met outside the store's own checks
+            from rag.storage_errors import storage_problem
+
+            problem = storage_problem(error, None)
+            if problem is None:
+                return self._unexpected(ctx, error)
+            click.echo(f"error: {terminal_line(redact_secrets(str(problem)), newline=' ')}", err=True)
             ctx.exit(EXIT_ERROR)
+        except Exception as error:  # a bug: still no traceback for users
+            return self._unexpected(ctx, error)
+
+    @staticmethod
+    def _unexpected(ctx: click.Context, error: Exception) -> None:
+        """One line for an error nobody anticipated (a bug); RAGBOT_DEBUG=1 re-raises it."""
+        if os.environ.get("RAGBOT_DEBUG"):
+            raise error
+        click.echo(
+            f"error: unexpected {type(error).__name__}: {terminal_line(redact_secrets(str(error)), newline=' ')} "
+            "(set RAGBOT_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        ctx.exit(EXIT_ERROR)
 
 
 def storage_option(command: Callable) -> Callable:
@@ -84,6 +98,7 @@ def storage_option(command: Callable) -> Callable:
 def cli() -> None:
     """Ask questions about a news corpus and get answers with verbatim citations."""
     _quiet_libraries()
+    quiet_native_crashes()
 
 
 EXIT_PARTIAL = 3  # ingest: some files were skipped, the rest is indexed
@@ -110,6 +125,9 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
 
     from rag.ingest import ingest as run_ingest
 
+    if as_json:
+        native_stdout_to_stderr()
+
     started = time.perf_counter()
     report = run_ingest(
         settings,
@@ -126,9 +144,9 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
         click.echo(_json_line(report.as_json()))
     else:
         if report.recovered:
-            click.echo(f"warning: {terminal_safe(report.recovered)}", err=True)
+            click.echo(f"warning: {terminal_line(report.recovered, newline=' ')}", err=True)
         for skipped in report.skipped:
-            click.echo(f"skipped {terminal_safe(skipped.path)}: {terminal_safe(skipped.reason)}", err=True)
+            click.echo(f"skipped {terminal_line(skipped.path)}: {terminal_line(skipped.reason, newline=' ')}", err=True)
         click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
     if report.skipped:
         nothing_indexed = report.changed + report.unchanged == 0
@@ -163,6 +181,8 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
 
     global _NOTHING_TO_FLUSH
     _NOTHING_TO_FLUSH = True  # answering reads the store and writes only to stdout
+    if as_json:
+        native_stdout_to_stderr()  # llama.cpp's own output must not mix with the JSON
     if question != "-":
         validate_question(question, settings.max_question_chars)  # before loading models
     # Models load and servers are reached (at most connect_timeout_s each) under a spinner.
@@ -205,6 +225,9 @@ def chat(as_json: bool, settings: Settings) -> None:
     """Interactive chat: streamed answers, citations, /help for commands, Ctrl-D to leave."""
     from bot.chat import run_chat, run_json
     from rag.engine import Engine
+
+    if as_json:
+        native_stdout_to_stderr()
 
     with loading_spinner("Loading the models…"):
         engine = Engine.load(settings)
@@ -315,12 +338,12 @@ def doctor(settings: Settings) -> None:
 
     click.echo("configuration:")
     for name, field in Settings.model_fields.items():
-        click.echo(f"  {name} = {shown_value(settings, name)}    # {field.description}")
+        click.echo(f"  {name} = {terminal_line(str(shown_value(settings, name)))}    # {field.description}")
     click.echo("checks:")
     ok = True
     for name, passed, detail in run_checks(settings):
         ok &= passed
-        click.echo(f"  [{'ok' if passed else 'FAIL'}] {name}: {terminal_safe(redact_secrets(detail))}")
+        click.echo(f"  [{'ok' if passed else 'FAIL'}] {name}: {terminal_line(redact_secrets(detail), newline=' ')}")
     if not ok:
         sys.exit(EXIT_ERROR)
 

@@ -43,7 +43,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_answer import Answerer
-from bot.discord_format import render_answer, shorten
+from bot.discord_format import discord_code, discord_name, render_answer, shorten
 from rag.config import Settings, redact_secrets
 from rag.engine import Engine
 from rag.errors import BackendUnavailable, ConfigError, RagbotError
@@ -171,7 +171,8 @@ class AskCog(commands.Cog):
         rows = self.answerer.engine.corpus_summary()
         lines = [f"**{len(rows)} files, {sum(int(r['sentences']) for r in rows)} sentences**"]
         lines += [
-            f"• `{r['source']}` ({r['language']}, {r['sentences']} sentences) {shorten(str(r['title']), 80)}"
+            f"• {discord_code(str(r['source']))} ({discord_name(str(r['language']))}, {r['sentences']} sentences) "
+            f"{shorten(discord_name(str(r['title'])), 80)}"
             for r in rows
         ]
         text = "\n".join(lines)

@@ -20,7 +20,7 @@ import re
 import discord
 
 from rag.answer import Answer, Citation, related_label
-from rag.controls import strip_controls
+from rag.controls import one_line, strip_controls
 
 MESSAGE_LIMIT = 2000
 FIELD_LIMIT = 1024
@@ -56,6 +56,27 @@ def discord_safe(text: str) -> str:
         done = url.end()
     pieces.append(_escape(text[done:]))
     return discord.utils.escape_mentions("".join(pieces))
+
+
+def discord_name(text: str) -> str:
+    r"""A file name or title for one line of a message or an embed field name: as
+    :func:`discord_safe`, with line breaks shown as ␤ (a newline in a file name must
+    not start a line of its own, a forged citation).
+
+    >>> print(discord_name("a_b.txt\n> [2] forged.txt"))
+    a\_b.txt␤> [2] forged.txt
+    """
+    return discord_safe(one_line(text))
+
+
+def discord_code(text: str) -> str:
+    r"""``text`` inside a code span (`` `name` ``): one line, no controls, and no
+    backtick that would close the span early (shown as the look-alike U+02CB).
+
+    >>> discord_code("evil`**bold**`\n.txt")
+    '`evilˋ**bold**ˋ␤.txt`'
+    """
+    return "`" + one_line(text).replace("`", "\u02cb") + "`"
 
 
 def _escape(text: str) -> str:
@@ -140,9 +161,9 @@ def citations_embed(citations: list[Citation]) -> discord.Embed | None:
         return None
     embed = discord.Embed(title="Sources", colour=discord.Colour.blurple())
     for number, citation in enumerate(citations[:EMBED_FIELDS], start=1):
-        about = " · ".join(discord_safe(part) for part in (citation.language, citation.title) if part)
-        name = shorten(f"[{number}] {discord_safe(citation.source)}" + (f" ({about})" if about else ""), 256)
-        embed.add_field(name=name, value=shorten(f"> {discord_safe(citation.quote)}", FIELD_LIMIT), inline=False)
+        about = " · ".join(discord_name(part) for part in (citation.language, citation.title) if part)
+        name = shorten(f"[{number}] {discord_name(citation.source)}" + (f" ({about})" if about else ""), 256)
+        embed.add_field(name=name, value=shorten(f"> {discord_safe(one_line(citation.quote, ' '))}", FIELD_LIMIT), inline=False)
     return embed
 
 
@@ -153,10 +174,10 @@ def related_embed(answer: Answer) -> discord.Embed | None:
         return None
     embed = discord.Embed(title=related_label(answer.language), colour=discord.Colour.light_grey())
     for citation in answer.related[:EMBED_FIELDS]:
-        about = " · ".join(discord_safe(part) for part in (citation.language, citation.title) if part)
-        name = shorten(discord_safe(citation.source) + (f" ({about})" if about else ""), 256)
+        about = " · ".join(discord_name(part) for part in (citation.language, citation.title) if part)
+        name = shorten(discord_name(citation.source) + (f" ({about})" if about else ""), 256)
         where = f"\ncharacters {citation.start}–{citation.end}"
-        embed.add_field(name=name, value=shorten(f"> {discord_safe(citation.quote)}", FIELD_LIMIT - len(where)) + where,
+        embed.add_field(name=name, value=shorten(f"> {discord_safe(one_line(citation.quote, ' '))}", FIELD_LIMIT - len(where)) + where,
                         inline=False)
     return embed
 

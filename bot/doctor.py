@@ -60,9 +60,16 @@ def _check_llm(settings: Settings) -> Check:
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
-    yield _check_store(settings)
-    rebuild = _check_rebuild(settings)
-    if rebuild is not None:
-        yield rebuild
-    yield _check_embedding(settings)
-    yield _check_llm(settings)
+    """Every check's result, in order; one that fails in a way nobody foresaw is
+    marked failed with what went wrong, and the report goes on (it is what a user
+    runs when something is broken). The rebuild check shows only when a rebuild
+    is unfinished."""
+    checks = (("store", _check_store), ("rebuild", _check_rebuild), ("embedding", _check_embedding),
+              ("llm", _check_llm))
+    for name, check in checks:
+        try:
+            result = check(settings)
+        except Exception as error:  # noqa: BLE001: doctor reports, never stops mid-report
+            result = name, False, f"unexpected {type(error).__name__}: {error}"
+        if result is not None:
+            yield result

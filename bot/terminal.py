@@ -3,7 +3,7 @@
 Article text and file names are data: an escape sequence inside them must
 not clear the screen, retitle the window or fake a prompt. Everything the
 CLI prints that comes from the corpus or from the user goes through
-:func:`terminal_safe` (the JSON contract keeps quotes verbatim; JSON escapes
+:func:`terminal_safe`, or :func:`terminal_line` when it must stay on one line (the JSON contract keeps quotes verbatim; JSON escapes
 control characters itself).
 
 >>> terminal_safe("evil\\x1b]0;owned\\x07name\\x1b[2J.txt")
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from rag.controls import strip_controls
+from rag.controls import one_line, strip_controls
 
 
 def readable(text: str) -> str:
@@ -29,8 +29,18 @@ def readable(text: str) -> str:
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` without escape sequences and control characters (tab and newline kept)."""
+    """``text`` without escape sequences, control and format characters (tab and newline kept)."""
     return strip_controls(readable(text))
+
+
+def terminal_line(text: str, newline: str = "␤") -> str:
+    """:func:`terminal_safe` for what must stay on one line (a file name, a title, an error):
+    a line break inside it becomes ``newline``, so it cannot start a line of its own.
+
+    >>> terminal_line("a.txt\\n[2] forged.txt")
+    'a.txt␤[2] forged.txt'
+    """
+    return one_line(readable(text), newline)
 
 
 def stdin_lines(stream: BinaryIO) -> Iterator[str]:

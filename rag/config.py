@@ -11,11 +11,13 @@ directory, or the file named by ``RAGBOT_CONFIG``), and the defaults below.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -30,6 +32,13 @@ from rag.errors import ConfigError
 DEFAULT_CONFIG_FILE = "ragbot.toml"
 
 EmbeddedLLM = Literal["qwen2.5-coder-1.5b", "smollm2-135m"]
+
+# Upper bounds for settings where a wrong value crashes or only wastes: llama.cpp
+# aborts when it cannot start the threads it is given (RAGBOT_LLM_THREADS=100000),
+# and past a few threads per core it only slows down.
+MAX_LLM_THREADS = 4 * (os.cpu_count() or 1)
+MAX_CONTEXT_TOKENS = 32_768  # the embedded models' trained context (Qwen2.5); more is memory for nothing
+MAX_TIMEOUT_S = 3600.0
 
 
 class Settings(BaseSettings):
@@ -57,7 +66,16 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("seeds"), description="Default corpus path for `ragbot ingest`.")
     collection: str = Field("ragbot", description="Chroma collection name.")
     max_file_bytes: int = Field(
-        10_000_000, ge=1, description="Files larger than this are skipped at ingestion (bytes)."
+        10_000_000,
+        ge=1,
+        le=1_000_000_000,  # read whole into memory: a news article is never a gigabyte
+        description="Files larger than this are skipped at ingestion (bytes, at most 1 GB).",
+    )
+    corpus_encoding: str | None = Field(
+        None,
+        description="Decode every corpus file with this codec (e.g. cp1252, latin-1, utf-8) instead of "
+        "detecting each file's; `ingest --json` reports what each file was decoded with. "
+        "Empty: detect (UTF-8, a BOM, else the Western code pages, cp1252 first).",
     )
     chroma_url: str | None = Field(
         None,
@@ -86,22 +104,32 @@ class Settings(BaseSettings):
         "bge-m3", description="Ollama embedding model (choose a multilingual one)."
     )
     request_timeout_s: float = Field(
-        120.0, gt=0, description="Seconds one request to Ollama or a Chroma server may take (an answer included)."
+        120.0, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False, description="Seconds one request to Ollama or a Chroma server may take (an answer included)."
     )
     connect_timeout_s: float = Field(
         10.0,
         gt=0,
+        le=300,
+        allow_inf_nan=False,
         description="Seconds a server (Ollama, Chroma) may take to accept a connection and answer "
         "its health check before it counts as not reachable.",
     )
 
     # --- generation ----------------------------------------------------------
-    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0: deterministic).")
-    seed: int = Field(42, description="Sampling seed, so that runs repeat.")
-    llm_threads: int = Field(
-        max(1, os.cpu_count() or 1), ge=1, description="CPU threads for the embedded LLM."
+    temperature: float = Field(0.0, ge=0, le=2, allow_inf_nan=False, description="Sampling temperature (0: deterministic).")
+    seed: int = Field(
+        # llama.cpp takes an unsigned 32-bit seed and reads 0xFFFFFFFF as "random"
+        42, ge=0, le=2**32 - 2, description="Sampling seed, so that runs repeat."
     )
-    llm_context_tokens: int = Field(4096, ge=512, description="Context window of the embedded LLM.")
+    llm_threads: int = Field(
+        max(1, os.cpu_count() or 1),
+        ge=1,
+        le=MAX_LLM_THREADS,
+        description=f"CPU threads for the embedded LLM (at most 4 per CPU core: {MAX_LLM_THREADS} here).",
+    )
+    llm_context_tokens: int = Field(
+        4096, ge=512, le=MAX_CONTEXT_TOKENS, description="Context window of the embedded LLM (at most 32768)."
+    )
     llm_weight_repack: bool = Field(
         False,
         description="Let llama.cpp repack the embedded LLM's weights for its CPU kernels at load. "
@@ -111,6 +139,7 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(
         96,
         ge=16,
+        le=2048,
         description=(
             "Cap on generated tokens per answer: above dev's longest right reply (77), low enough that a"
             " reply looping to the cap does not keep a question waiting long (README, Configuration)."
@@ -122,17 +151,21 @@ class Settings(BaseSettings):
         4, ge=1, le=9, description="Evidence sentences shown to the LLM (at most 9: the reply cites them by one digit)."
     )
     candidate_k: int = Field(
-        30, ge=1, description="Candidates each retriever (dense, BM25) returns before fusion."
+        30, ge=1, le=1000, description="Candidates each retriever (dense, BM25) returns before fusion."
     )
     lexical_weight: float = Field(
         0.0,
         ge=0,
+        le=100,
+        allow_inf_nan=False,
         description="Weight of BM25 against dense retrieval in rank fusion (0: dense only; "
         "an equal weight measured worse on the multilingual gold set).",
     )
     answer_type_bonus: float = Field(
         0.05,
         ge=0,
+        le=1,  # similarities span about 0.2: a bonus of 1 already overrides them
+        allow_inf_nan=False,
         description="Added to the dense similarity of sentences that hold what the question "
         "asks for (a duration for 'how long', a number for 'how many', a date for 'when'); "
         "0 turns it off. Calibrated on the embedded e5, whose similarities span ~0.75-0.95.",
@@ -166,7 +199,7 @@ class Settings(BaseSettings):
         "with the abstain threshold, else 0 (the model's own yes or no). Ollama models skip it.",
     )
     max_question_chars: int = Field(
-        500, ge=10, description="Longest question accepted, in characters."
+        500, ge=10, le=10_000, description="Longest question accepted, in characters (at most 10,000)."
     )
 
     # --- Discord bot (`ragbot discord`) --------------------------------------
@@ -190,16 +223,16 @@ class Settings(BaseSettings):
     )
     discord_allow_dms: bool = Field(False, description="Answer direct messages too.")
     discord_cooldown_s: float = Field(
-        10.0, ge=0, description="Seconds a user waits between two questions."
+        10.0, ge=0, le=86_400, allow_inf_nan=False, description="Seconds a user waits between two questions."
     )
     discord_max_concurrent: int = Field(
-        1, ge=1, description="Answers generated at the same time; more wait in a queue."
+        1, ge=1, le=16, description="Answers generated at the same time; more wait in a queue."
     )
     discord_max_queue: int = Field(
-        10, ge=0, description="Questions allowed to wait; beyond this users are asked to retry."
+        10, ge=0, le=1000, description="Questions allowed to wait; beyond this users are asked to retry."
     )
     discord_timeout_s: float = Field(
-        120.0, gt=0, description="Seconds an answer may take before the user is told it timed out."
+        120.0, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False, description="Seconds an answer may take before the user is told it timed out."
     )
 
     @field_validator("ollama_host")
@@ -209,6 +242,20 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             value = "http://" + value
+        return value
+
+    @field_validator("corpus_encoding")
+    @classmethod
+    def _known_codec(cls, value: str | None) -> str | None:
+        value = value.strip() if value else None
+        if not value:
+            return None
+        try:
+            text_codec = codecs.lookup(value)._is_text_encoding  # base64, rot13: not for bytes to text
+        except LookupError:
+            text_codec = False
+        if not text_codec:
+            raise ValueError(f"unknown text encoding {value!r} (a Python codec name such as cp1252, latin-1 or utf-8)")
         return value
 
     @field_validator("chroma_url")
@@ -246,6 +293,35 @@ def redact_secrets(text: str) -> str:
     ('http://***@db.example:8000/x', 'http://127.0.0.1:11434')
     """
     return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def server_url(value: str, setting: str) -> str:
+    """``value`` when it is a usable http(s) server URL, else ConfigError naming ``setting``.
+
+    Checked where a server is about to be used, not at load: OLLAMA_HOST is
+    shared with other tools, and ``ragbot doctor`` must still report the rest.
+
+    >>> server_url("http://127.0.0.1:11434", "OLLAMA_HOST")
+    'http://127.0.0.1:11434'
+    >>> server_url("http://u:secret@[::1", "OLLAMA_HOST")
+    Traceback (most recent call last):
+    rag.errors.ConfigError: invalid configuration: OLLAMA_HOST is not a server URL (Invalid IPv6 URL): http://***@[::1; expected e.g. http://127.0.0.1:11434
+    """
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018: raises ValueError for a port that is not a number in 0-65535
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"scheme {parts.scheme or 'missing'}, not http or https")
+        if not parts.hostname:
+            raise ValueError("no host")
+        if any(character.isspace() for character in value):
+            raise ValueError("a space inside it")
+    except ValueError as error:
+        raise ConfigError(
+            f"invalid configuration: {setting} is not a server URL ({error}): {redact_secrets(value)}; "
+            "expected e.g. http://127.0.0.1:11434"
+        ) from None
+    return value
 
 
 def shown_value(settings: Settings, name: str) -> object:

@@ -51,6 +51,7 @@ class Article:
     title: str | None
     sentences: list[Sentence] = field(default_factory=list)
     debris_lines: int = 0
+    encoding: str = "utf-8"  # the codec its file was decoded with (``ingest --json`` reports it)
 
 
 @lru_cache(maxsize=None)
@@ -122,10 +123,15 @@ def parse_article(
     return article
 
 
-def read_article(file: SourceFile, max_bytes: int) -> Article:
-    """A found file read and split as ingestion does it; SkipFile says why not."""
-    document = read_document(file, max_bytes)
-    return parse_article(file.source, document.text, title=document.title, date=document.date)
+def read_article(file: SourceFile, max_bytes: int, encoding: str | None = None) -> Article:
+    """A found file read and split as ingestion does it; SkipFile says why not.
+
+    ``encoding`` forces a codec (the ``corpus_encoding`` setting).
+    """
+    document = read_document(file, max_bytes, encoding)
+    article = parse_article(file.source, document.text, title=document.title, date=document.date)
+    article.encoding = document.encoding
+    return article
 
 
 def load_article(path: Path) -> Article:

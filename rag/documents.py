@@ -8,8 +8,15 @@ silently):
   that extracted text, which ``ragbot`` re-extracts the same way).
 * Text is UTF-8 when it is valid UTF-8 (a BOM is honoured), UTF-16/32 when a
   BOM says so, else the encoding charset-normalizer finds, trying the Western
-  code pages (cp1252, latin-1, ...) of this corpus' languages first. Decoding
-  is strict: a file decodes completely or is skipped as undecodable.
+  code pages (cp1252, latin-1, ...) of this corpus' languages first. When
+  several of those decode a file about as plausibly, the one news articles in
+  Danish, Norwegian, English and German most likely use wins: cp1252, then
+  ISO 8859-15, latin-1, and Mac Roman last (a short cp1252 text with one
+  "€" and curly quotes reads as plausible Mac Roman "Ä" and "ìî" to the
+  detector). ``corpus_encoding`` (RAGBOT_CORPUS_ENCODING) forces one encoding
+  for every file instead. Decoding is strict: a file decodes completely or is
+  skipped as undecodable. A byte-order mark is not text: offsets count
+  characters of the decoded text after it.
 * Skipped: empty files, binary files (also when named ``.txt``), files over
   the size cap, unsupported file types, hidden files and folders, symbolic
   links that lead outside the folder being ingested, links to a file that is
@@ -26,6 +33,8 @@ file given directly is named by its file name.
 'Mødet varede tre timer.'
 >>> decode_text(b"\\xff\\xfeH\\x00i\\x00")
 'Hi'
+>>> decode(b"\\x93Deal\\x94 worth \\x804.5 billion.")
+('“Deal” worth €4.5 billion.', 'cp1252')
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import codecs
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import charset_normalizer
@@ -46,7 +55,11 @@ HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES
 # Short Danish/German text is often mistaken for Central European code pages;
 # the encodings this corpus' languages use are tried first.
-_WESTERN_ENCODINGS = ["cp1252", "iso8859_15", "latin_1", "mac_roman"]
+_WESTERN_ENCODINGS = ["cp1252", "iso8859_15", "latin_1", "mac_roman"]  # in order of preference
+# How much messier (charset-normalizer's chaos ratio, 0-1) a preferred code page's
+# reading may be than the detector's best and still win: a single "€" read as
+# "Ä" costs Mac Roman nothing but cp1252 about 0.05 in short texts.
+_PREFERENCE_SLACK = 0.1
 _BOMS = [
     (codecs.BOM_UTF32_LE, "utf_32"),  # before UTF-16 LE: it starts with the same bytes
     (codecs.BOM_UTF32_BE, "utf_32"),
@@ -81,9 +94,10 @@ class Skipped:
 
 @dataclass(frozen=True)
 class DocumentText:
-    text: str  # what offsets point into
+    text: str  # what offsets point into: the file as decoded, without its byte-order mark
     title: str | None = None  # from HTML metadata; text files get theirs from parsing
     date: str | None = None
+    encoding: str = "utf-8"  # the codec that decoded the file (Python's name for it)
 
 
 def find_files(paths: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
@@ -171,15 +185,18 @@ def _walk(folder: Path, found: list[SourceFile], skipped: list[Skipped]) -> None
             found.append(SourceFile(path, source, str(root)))
 
 
-def read_document(file: SourceFile, max_bytes: int) -> DocumentText:
-    """The document's text (decoded, HTML extracted), or SkipFile with the reason."""
+def read_document(file: SourceFile, max_bytes: int, encoding: str | None = None) -> DocumentText:
+    """The document's text (decoded, HTML extracted), or SkipFile with the reason.
+
+    ``encoding`` forces a codec (the ``corpus_encoding`` setting) instead of detecting one.
+    """
     raw = _read_regular_file(file.path, max_bytes)
     if not raw.strip():
         raise SkipFile("empty file")
-    text = decode_text(raw)
+    text, used = decode(raw, encoding)
     if file.path.suffix.lower() in HTML_SUFFIXES:
-        return _html_article(text)
-    return DocumentText(text)
+        return replace(_html_article(text), encoding=used)
+    return DocumentText(text, encoding=used)
 
 
 def _read_regular_file(path: Path, max_bytes: int) -> bytes:
@@ -217,27 +234,58 @@ def _too_large(max_bytes: int, size: int) -> str:
     return f"larger than the {limit} limit ({size:,} bytes)"
 
 
-def decode_text(raw: bytes) -> str:
+def decode_text(raw: bytes, encoding: str | None = None) -> str:
     """Decode file bytes completely, or raise SkipFile (binary or unknown encoding)."""
-    for bom, encoding in _BOMS:
+    return decode(raw, encoding)[0]
+
+
+def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of file bytes and the codec that decoded them (``codecs`` names,
+    "utf-8-sig" for UTF-8 with a BOM), or SkipFile. ``encoding`` forces the codec."""
+    if encoding:
+        return _forced(raw, encoding)
+    for bom, codec in _BOMS:
         if raw.startswith(bom):
             try:
-                return _checked_text(raw.decode(encoding))
+                return _checked_text(raw.decode(codec)), codecs.lookup(codec).name
             except UnicodeDecodeError:
-                raise SkipFile(f"undecodable: starts with a {encoding} mark but is not {encoding}") from None
+                raise SkipFile(f"undecodable: starts with a {codec} mark but is not {codec}") from None
     if b"\x00" in raw:
         raise SkipFile("binary file (not text)")
     try:
-        return _checked_text(raw.decode("utf-8"))
+        return _checked_text(raw.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = (
-        charset_normalizer.from_bytes(raw, cp_isolation=_WESTERN_ENCODINGS).best()
-        or charset_normalizer.from_bytes(raw).best()
-    )
+    western = charset_normalizer.from_bytes(raw, cp_isolation=_WESTERN_ENCODINGS)
+    best = _preferred(western) or charset_normalizer.from_bytes(raw).best()
     if best is None:
         raise SkipFile("undecodable: not UTF-8 and no known encoding fits")
-    return _checked_text(raw.decode(best.encoding))  # strict: every byte accounted for
+    codec = codecs.lookup(best.encoding).name
+    return _checked_text(raw.decode(codec)), codec  # strict: every byte accounted for
+
+
+def _preferred(matches: charset_normalizer.CharsetMatches):  # -> CharsetMatch | None
+    """The most preferred Western code page whose reading is about as plausible as the best one."""
+    best = matches.best()
+    if best is None:
+        return None
+    rank = {codecs.lookup(name).name: index for index, name in enumerate(_WESTERN_ENCODINGS)}
+    close = [m for m in matches if m.chaos <= best.chaos + _PREFERENCE_SLACK]
+    return min(close, key=lambda m: rank.get(codecs.lookup(m.encoding).name, len(rank)))
+
+
+def _forced(raw: bytes, encoding: str) -> tuple[str, str]:
+    """``raw`` decoded with ``encoding`` (validated by the settings), a BOM left out of the text."""
+    codec = codecs.lookup(encoding).name
+    if codec == "utf-8":
+        codec = "utf-8-sig"  # the BOM, if any, is not text
+    try:
+        text = raw.decode(codec).removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise SkipFile(
+            f"undecodable as {encoding} (RAGBOT_CORPUS_ENCODING): byte {error.start} is {raw[error.start]:#04x}"
+        ) from None
+    return _checked_text(text), codec
 
 
 def _checked_text(text: str) -> str:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.storage_errors import storage_problem
+
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ class EmbeddingCache:
         try:
             return cls(path, model_identity)
         except sqlite3.DatabaseError as error:
+            problem = storage_problem(error, path.parent)  # a full or read-only disk is not damage
+            if problem is not None:
+                raise problem from None
             aside = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
             path.rename(aside)
             for suffix in ("-wal", "-shm"):  # SQLite's side files belong to the damaged file
@@ -63,6 +68,7 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.model_identity = model_identity
         self.computed = 0  # texts embedded (cache misses) since this cache was opened
+        self._path = path
         self._db = sqlite3.connect(path)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -94,8 +100,11 @@ class EmbeddingCache:
                 blob = np.asarray(vector, dtype=np.float32).tobytes()
                 found[keys[i]] = blob
                 rows.append((self.model_identity, keys[i], blob))
-            with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?)", rows)
+            try:
+                with self._db:
+                    self._db.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?)", rows)
+            except sqlite3.OperationalError as error:  # "database or disk is full"
+                raise storage_problem(error, self._path.parent) or error from None
             self.computed += len(missing)
         return [np.frombuffer(found[key], dtype=np.float32).tolist() for key in keys]
 

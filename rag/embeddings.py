@@ -84,13 +84,11 @@ class OllamaEmbedding:
     batch_size = 32
 
     def __init__(self, settings: Settings) -> None:
-        from ollama import Client
-
-        from rag.ollama import client_timeout
+        from rag.ollama import client_timeout, ollama, ollama_url
 
         self._settings = settings
         self.identity = embedding_identity(settings)
-        self._client = Client(host=settings.ollama_host, timeout=client_timeout(settings, settings.request_timeout_s))
+        self._client = ollama.Client(host=ollama_url(settings), timeout=client_timeout(settings, settings.request_timeout_s))
 
     def get_query_embedding(self, query: str) -> Embedding:
         return self.get_text_embedding_batch([query])[0]

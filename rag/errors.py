@@ -67,6 +67,21 @@ class StoreLocked(StoreError):
     """Another process is writing to the store."""
 
 
+class StoreFull(StoreError):
+    """No space is left on the device that holds the store.
+
+    Not damage: nothing is moved aside; the next ingest resumes once there is room.
+    """
+
+
+class StoreReadOnly(StoreError):
+    """The store is on a read-only file system (Chroma writes even to answer)."""
+
+
+class StorePathInvalid(StoreError):
+    """The storage path, or a folder above it, is not a folder (a regular file, a FIFO, ...)."""
+
+
 class ModelError(RagbotError):
     """A model backend cannot be loaded or used."""
 

@@ -85,6 +85,7 @@ class IngestReport:
     embedded: int = 0  # sentences that had to be embedded (not in the cache)
     skipped: list[Skipped] = field(default_factory=list)
     recovered: str = ""  # set when a damaged store was moved aside and rebuilt
+    encodings: dict[str, str] = field(default_factory=dict)  # source -> codec, for every file read
 
     @property
     def changed(self) -> int:
@@ -153,7 +154,7 @@ def ingest(
         if not rebuild and discard_interrupted(store):
             log.info("removed an unfinished rebuild's partial index")
         stored = store.documents(collection) if collection is not None else {}
-        articles = _read(files, settings.max_file_bytes, report)
+        articles = _read(files, settings.max_file_bytes, report, settings.corpus_encoding)
         if not articles:
             # Every file skipped (too large, undecodable, empty): a wrong setting
             # or a wrong folder, not a wish to empty the index. Nothing changes.
@@ -199,14 +200,17 @@ def _move_aside(settings: Settings, damage: StoreCorrupt) -> str:
     return message
 
 
-def _read(files: list[SourceFile], max_bytes: int, report: IngestReport) -> dict[str, tuple[SourceFile, Article]]:
+def _read(
+    files: list[SourceFile], max_bytes: int, report: IngestReport, encoding: str | None = None
+) -> dict[str, tuple[SourceFile, Article]]:
     articles = {}
     for file in files:
         try:
-            article = read_article(file, max_bytes)
+            article = read_article(file, max_bytes, encoding)
         except SkipFile as reason:
             report.skipped.append(Skipped(str(file.path), str(reason)))
             continue
+        report.encodings[file.source] = article.encoding
         if not article.sentences:
             report.skipped.append(Skipped(str(file.path), "no sentences to index (only headings or page debris)"))
             continue

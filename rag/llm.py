@@ -345,14 +345,14 @@ class OllamaChat:
     def __init__(self, settings: Settings) -> None:
         from llama_index.llms.ollama import Ollama
 
-        from rag.ollama import require_model
+        from rag.ollama import ollama_url, require_model
 
         require_model(settings, settings.ollama_llm_model)
         self.identity = f"ollama:{settings.ollama_llm_model}"
         self._settings = settings
         self._llm = Ollama(
             model=settings.ollama_llm_model,
-            base_url=settings.ollama_host,
+            base_url=ollama_url(settings),
             temperature=settings.temperature,
             request_timeout=settings.request_timeout_s,
             additional_kwargs={"seed": settings.seed, "num_predict": settings.max_answer_tokens},

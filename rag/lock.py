@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rag.errors import StoreAccessDenied, StoreLocked
+from rag.storage_errors import check_storage_path, storage_problem
 
 LOCK_NAME = "ingest.lock"
 PID_WAIT_S = 0.5  # how long a refused writer waits for the holder to write its pid
@@ -42,14 +43,20 @@ def _holder_pid(fd: int) -> str:
 def writer_lock(storage_dir: Path) -> Iterator[None]:
     """Hold the store's writer lock for the ``with`` block, or raise StoreLocked."""
     path = storage_dir / LOCK_NAME
+    check_storage_path(storage_dir)
     try:
         storage_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except PermissionError:
-        raise StoreAccessDenied(
-            f"no permission to write to {storage_dir}: ingestion needs to write the store; "
-            "run it as the store's owner or fix its permissions"
-        ) from None
+    except OSError as error:
+        problem = storage_problem(error, storage_dir)  # read-only, full, not a folder
+        if problem is not None:
+            raise problem from None
+        if isinstance(error, PermissionError):
+            raise StoreAccessDenied(
+                f"no permission to write to {storage_dir}: ingestion needs to write the store; "
+                "run it as the store's owner or fix its permissions"
+            ) from None
+        raise
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -60,8 +67,11 @@ def writer_lock(storage_dir: Path) -> Iterator[None]:
                 f"storage is locked by {holder}: another ingestion is writing to "
                 f"{storage_dir}; wait for it to finish"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        except OSError as error:  # a full disk: not even the pid fits
+            raise storage_problem(error, storage_dir) or error from None
         try:
             yield
         finally:

@@ -7,14 +7,35 @@ into :mod:`rag.errors` messages a user can act on.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 
 import httpx
-import ollama
 
-from rag.config import Settings, redact_secrets
+from rag.config import Settings, redact_secrets, server_url
 from rag.errors import BackendUnavailable, ModelNotPulled
+
+
+def _import_ollama() -> ModuleType:
+    """The ``ollama`` package, imported without reading OLLAMA_HOST.
+
+    Its import builds a default client from OLLAMA_HOST, so a malformed value
+    raised ValueError from the import itself (and stopped ``ragbot doctor``
+    mid-report). ragbot never uses that client: each one it makes gets the
+    configured host, checked by :func:`ollama_url`.
+    """
+    saved = os.environ.pop("OLLAMA_HOST", None)
+    try:
+        import ollama
+    finally:
+        if saved is not None:
+            os.environ["OLLAMA_HOST"] = saved
+    return ollama
+
+
+ollama = _import_ollama()
 
 
 def _unreachable(settings: Settings) -> BackendUnavailable:
@@ -24,6 +45,11 @@ def _unreachable(settings: Settings) -> BackendUnavailable:
     )
 
 
+def ollama_url(settings: Settings) -> str:
+    """The configured Ollama URL, or ConfigError when it is malformed."""
+    return server_url(settings.ollama_host, "OLLAMA_HOST")
+
+
 def client_timeout(settings: Settings, read_s: float) -> httpx.Timeout:
     """Connect within ``connect_timeout_s``; then wait ``read_s`` for the reply."""
     return httpx.Timeout(read_s, connect=min(settings.connect_timeout_s, read_s))
@@ -31,7 +57,7 @@ def client_timeout(settings: Settings, read_s: float) -> httpx.Timeout:
 
 def answer_client(settings: Settings) -> ollama.Client:
     """A client for answers and embeddings: ``request_timeout_s`` per request."""
-    return ollama.Client(host=settings.ollama_host, timeout=client_timeout(settings, settings.request_timeout_s))
+    return ollama.Client(host=ollama_url(settings), timeout=client_timeout(settings, settings.request_timeout_s))
 
 
 def _same_model(wanted: str, available: str) -> bool:
@@ -76,7 +102,7 @@ def translated_errors(settings: Settings, model: str, health_check: bool = False
 
 def pulled_models(settings: Settings) -> list[str]:
     """Names of the models the server has (``GET /api/tags``), within ``connect_timeout_s``."""
-    client = ollama.Client(host=settings.ollama_host, timeout=client_timeout(settings, settings.connect_timeout_s))
+    client = ollama.Client(host=ollama_url(settings), timeout=client_timeout(settings, settings.connect_timeout_s))
     with translated_errors(settings, model="?", health_check=True):
         return [entry.model or "" for entry in client.list().models]
 

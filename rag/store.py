@@ -27,15 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from rag.config import Settings, redact_secrets
+from rag.config import Settings, redact_secrets, server_url
 from rag.errors import (
     BackendUnavailable,
     EmbeddingMismatch,
     StoreAccessDenied,
     StoreCorrupt,
+    StoreError,
     StoreIncompatible,
     StoreNotBuilt,
 )
+from rag.storage_errors import check_storage_path, read_only, read_only_fs, storage_problem
 
 if TYPE_CHECKING:  # llama-index takes seconds to import; answering needs none of it
     from llama_index.core.schema import TextNode
@@ -98,11 +100,7 @@ class Store:
         if self.settings.chroma_url:
             return
         storage = self.settings.storage_dir
-        if storage.exists() and not storage.is_dir():
-            raise StoreCorrupt(
-                f"storage path {storage} is a file, not a directory",
-                advice="point --storage or RAGBOT_STORAGE_DIR at a directory",
-            )
+        check_storage_path(storage)  # a file, a FIFO, or a folder path under a file
         database = self._chroma_dir() / "chroma.sqlite3"
         self._check_access(storage, database)
         if not create and not database.is_file():
@@ -130,7 +128,7 @@ class Store:
         except Exception as error:
             if isinstance(error, PermissionError):
                 raise self._denied(storage) from None
-            raise StoreCorrupt(
+            raise storage_problem(error, storage) or StoreCorrupt(
                 f"storage directory {storage} cannot be opened as a Chroma store ({type(error).__name__})"
             ) from None
         return self._client
@@ -147,7 +145,7 @@ class Store:
         import httpx
 
         shown = redact_secrets(self.settings.chroma_url or "")
-        url = urlparse(self.settings.chroma_url)
+        url = urlparse(server_url(self.settings.chroma_url or "", "RAGBOT_CHROMA_URL"))
         timeout = httpx.Timeout(self.settings.request_timeout_s, connect=self.settings.connect_timeout_s)
         try:
             httpx.get(
@@ -187,7 +185,7 @@ class Store:
         for path in (storage, self._chroma_dir(), database):
             needed = os.R_OK | os.W_OK | (os.X_OK if path.is_dir() else 0)
             if path.exists() and not os.access(path, needed):
-                raise self._denied(path)
+                raise read_only(storage) if read_only_fs(path) else self._denied(path)
 
     def _denied(self, path: Path) -> StoreAccessDenied:
         return StoreAccessDenied(
@@ -212,8 +210,12 @@ class Store:
                 raise BackendUnavailable(
                     f"Chroma server at {redact_secrets(self.settings.chroma_url)} failed: {type(error).__name__}"
                 ) from None
+            storage = self.settings.storage_dir
             if isinstance(error, PermissionError) or "readonly database" in str(error):
-                raise self._denied(self.settings.storage_dir) from None
+                raise read_only(storage) if read_only_fs(storage) else self._denied(storage) from None
+            problem: StoreError | None = storage_problem(error, storage)  # a full disk is not damage
+            if problem is not None:
+                raise problem from None
             raise StoreCorrupt(
                 f"storage directory {self.settings.storage_dir} is damaged ({type(error).__name__})"
             ) from None

@@ -14,7 +14,7 @@ import pytest
 
 from rag.config import Settings
 from rag.ingest import ingest
-from rag.errors import EmbeddingMismatch, StoreCorrupt, StoreNotBuilt
+from rag.errors import EmbeddingMismatch, StoreCorrupt, StoreNotBuilt, StorePathInvalid
 from rag.store import Store
 
 from .fake_ollama import FakeOllama
@@ -55,7 +55,7 @@ def test_damaged_store_is_reported_not_crashed(tmp_path: Path) -> None:
 
 def test_storage_path_that_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(StoreCorrupt, match="is a file"):
+    with pytest.raises(StorePathInvalid, match="is a file, not a folder"):
         Store(Settings(storage_dir=tmp_path / "file")).collection("x")
 
 
