@@ -21,7 +21,7 @@ import click
 from bot.native import native_stdout_to_stderr, quiet_native_crashes
 from bot.terminal import loading_spinner, readable, stdin_lines, terminal_line, terminal_safe
 from rag.config import Settings, load_settings, redact_secrets, shown_value
-from rag.errors import InvalidQuestion, RagbotError
+from rag.errors import InvalidQuestion, NothingIndexable, RagbotError
 
 if TYPE_CHECKING:
     from rag.answer import Answer
@@ -129,17 +129,28 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
         native_stdout_to_stderr()
 
     started = time.perf_counter()
-    report = run_ingest(
-        settings,
-        list(paths) or [settings.corpus_dir],
-        rebuild=rebuild,
-        prune=prune,
-        # Files arrive a batch at a time (rag.ingest writes several at once):
-        # mininterval=0 draws each count, not the first of a batch.
-        progress=lambda items, total: tqdm(
-            items, total=total, desc="ingest", unit="file", file=sys.stderr, disable=as_json or None, mininterval=0
-        ),
-    )
+    try:
+        report = run_ingest(
+            settings,
+            list(paths) or [settings.corpus_dir],
+            rebuild=rebuild,
+            prune=prune,
+            # Files arrive a batch at a time (rag.ingest writes several at once):
+            # mininterval=0 draws each count, not the first of a batch.
+            progress=lambda items, total: tqdm(
+                items, total=total, desc="ingest", unit="file", file=sys.stderr, disable=as_json or None, mininterval=0
+            ),
+        )
+    except NothingIndexable as nothing:  # the reasons, file by file, then the one error line
+        _show_ingest_report(nothing.report, as_json, started, summary=False)
+        raise
+    _show_ingest_report(report, as_json, started)
+    if report.skipped:
+        nothing_indexed = report.changed + report.unchanged == 0
+        sys.exit(EXIT_ERROR if nothing_indexed else EXIT_PARTIAL)
+
+
+def _show_ingest_report(report, as_json: bool, started: float, summary: bool = True) -> None:
     if as_json:
         click.echo(_json_line(report.as_json()))
     else:
@@ -147,10 +158,8 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, prune: bool | None, as_json: 
             click.echo(f"warning: {terminal_line(report.recovered, newline=' ')}", err=True)
         for skipped in report.skipped:
             click.echo(f"skipped {terminal_line(skipped.path)}: {terminal_line(skipped.reason, newline=' ')}", err=True)
-        click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
-    if report.skipped:
-        nothing_indexed = report.changed + report.unchanged == 0
-        sys.exit(EXIT_ERROR if nothing_indexed else EXIT_PARTIAL)
+        if summary:
+            click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
 
 
 def print_human(answer: Answer) -> None:

@@ -25,6 +25,14 @@ class CorpusError(RagbotError):
     """The corpus path is missing, empty, or holds unreadable files."""
 
 
+class NothingIndexable(CorpusError):
+    """Every file found was skipped; the index is unchanged. ``report`` says why, file by file."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class StoreError(RagbotError):
     """Problems with the Chroma store."""
 

@@ -51,7 +51,7 @@ from rag.corpus import Article, read_article
 from rag.documents import SUFFIXES, SkipFile, Skipped, SourceFile, find_files
 from rag.embedding_cache import EmbeddingCache
 from rag.embeddings import Embedder, build_embedding, embedding_identity
-from rag.errors import CorpusError, StoreCorrupt
+from rag.errors import CorpusError, NothingIndexable, StoreCorrupt, StoreError
 from rag.lock import writer_lock
 from rag.rebuild import discard_interrupted, start_rebuild, swap_in
 from rag.store import Store, StoredDocument
@@ -158,9 +158,13 @@ def ingest(
         if not articles:
             # Every file skipped (too large, undecodable, empty): a wrong setting
             # or a wrong folder, not a wish to empty the index. Nothing changes.
-            raise CorpusError(
+            live = collection if collection is not None else _open_or_none(store, identity)
+            if live is not None:  # what the index still holds, for the report
+                report.documents, report.chunks = len(store.documents(live)), store.count(live)
+            raise NothingIndexable(
                 f"nothing indexable under {', '.join(map(str, paths))}: all {len(report.skipped)} files "
-                "were skipped (see above); the index is unchanged"
+                "were skipped; the index is unchanged",
+                report,
             )
         plan = _plan(articles, stored, paths, files, prune, report)
         if collection is None:  # --rebuild: beside the live index, swapped in when whole (rag.rebuild)
@@ -183,6 +187,13 @@ def ingest(
         # A rename adds one source and drops another, so it leaves the count alone.
         report.documents = len(stored) + report.added - report.removed
         return report
+
+
+def _open_or_none(store: Store, identity: str):
+    try:
+        return store.collection(identity)
+    except StoreError:
+        return None
 
 
 def _move_aside(settings: Settings, damage: StoreCorrupt) -> str:
