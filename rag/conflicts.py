@@ -10,9 +10,10 @@ the sentences retrieved for the question, beyond the four it was shown:
   answer's (numbers, durations and dates alike, :func:`rag.numerals.numbers_in`);
 - a sentence **disagrees** when it comes from another file, has something of
   the asked kind (:func:`rag.answer_type.holds`), shares none of the
-  answer's numbers, and is as much about the question as the supporting
-  sentence is: it holds at least as many of the question's content words
-  (:func:`rag.words.held_by`, so inflections and spellings count).
+  answer's numbers, and is about the question wherever the supporting
+  sentence is: it holds every one of the question's content words that the
+  supporting sentences hold (:func:`rag.words.held_by`, so inflections and
+  spellings count); and those are at least two and half of the question's.
 
 Two near-copies of one article saying the same number never disagree; a
 sentence about another event in the same story holds fewer of the
@@ -47,13 +48,17 @@ from rag.words import content_words, held_by
 RULE = "conflicting_sources"
 # Sentences looked at beyond the evidence: retrieval's ranking, best first.
 CANDIDATES = 12
+# The question's content words the supporting sentence must hold (at least
+# this many, and half of them) for a comparison to mean anything: with one
+# shared word ("Turkey") every sentence about Turkey would "disagree".
+MIN_SHARED = 2
 # Disagreeing sentences shown with the supporting one (the refusal's passages).
 SHOWN = 3
 
 
-def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> int:
-    """How many of the question's content words ``sentence`` holds in some spelling."""
-    return sum(held_by(word, [sentence.text]) for word in topic)
+def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
+    """The question's content words that ``sentence`` holds in some spelling."""
+    return frozenset(word for word in topic if held_by(word, [sentence.text]))
 
 
 def conflict(
@@ -74,14 +79,17 @@ def conflict(
     if not supporting:
         return []
     topic = sorted(set(content_words(question, question_language(question))))
-    bar = max(min(_on_topic(topic, s) for s in supporting), 1)
+    # the question's words every supporting sentence holds: a disagreeing one holds them all too
+    bar = frozenset.intersection(*(_on_topic(topic, s) for s in supporting))
+    if len(bar) < max(MIN_SHARED, len(topic) / 2):
+        return []  # the supporting sentence itself is barely about the question: no ground to compare on
     files = {s.source for s in supporting}
     found: dict[str, StoredSentence] = {}
     for sentence in candidates:
         if sentence.source in files or sentence.source in found or not holds(sentence.text, kind, sentence.language):
             continue
         values = numbers_in(sentence.text, sentence.language)
-        if values and not values & stated and _on_topic(topic, sentence) >= bar:
+        if values and not values & stated and bar <= _on_topic(topic, sentence):
             found[sentence.source] = sentence
     if not found:
         return []
