@@ -10,8 +10,9 @@ the sentences retrieved for the question, beyond the four it was shown:
   answer's (numbers, durations and dates alike, :func:`rag.numerals.numbers_in`);
 - a sentence **disagrees** when it comes from another file, has something of
   the asked kind (:func:`rag.answer_type.holds`), shares none of the
-  answer's numbers, and is about the question wherever the supporting
-  sentence is: it holds every one of the question's content words that the
+  answer's numbers (the question's own numbers apart: "on March 1" names
+  the event), and is about the question wherever the supporting sentence
+  is: it holds every one of the question's content words that the
   supporting sentences hold (:func:`rag.words.held_by`, so inflections and
   spellings count); and those are at least two and half of the question's.
 
@@ -72,7 +73,9 @@ def conflict(
     another value of the asked fact (one per file, best ranked first, up to
     SHOWN); empty when no disagreement is seen."""
     kind = answer_type(question)
-    stated = numbers_in(answer, language)
+    # the question's own numbers ("on March 1") are the event's, not the answer's value
+    given = numbers_in(question, language)
+    stated = numbers_in(answer, language) - given
     if kind is None or not stated:
         return []
     supporting = [s for s in cited if numbers_in(s.text, s.language) & stated]
@@ -88,7 +91,7 @@ def conflict(
     for sentence in candidates:
         if sentence.source in files or sentence.source in found or not holds(sentence.text, kind, sentence.language):
             continue
-        values = numbers_in(sentence.text, sentence.language)
+        values = numbers_in(sentence.text, sentence.language) - given
         if values and not values & stated and bar <= _on_topic(topic, sentence):
             found[sentence.source] = sentence
     if not found:
