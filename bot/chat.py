@@ -25,7 +25,8 @@ from rich.text import Text
 
 from bot.terminal import readable, stdin_lines, terminal_line, terminal_safe
 from rag.answer import Answer, Citation, related_label
-from rag.engine import Engine, Turn, remember
+from rag.conversation import Turn, remember
+from rag.engine import Engine
 from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES
 

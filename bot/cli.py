@@ -186,7 +186,8 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
     that is not a valid question gets {"question": ..., "error": ...} and the
     exit status is 1 at the end.
     """
-    from rag.engine import Engine, validate_question
+    from rag.conversation import validate_question
+    from rag.engine import Engine
 
     global _NOTHING_TO_FLUSH
     _NOTHING_TO_FLUSH = True  # answering reads the store and writes only to stdout

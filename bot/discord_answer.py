@@ -15,7 +15,8 @@ from bot.discord_format import discord_safe
 from bot.discord_limits import Cooldowns, Gate, GenerationQueue, QueueFull
 from rag.answer import Answer
 from rag.config import Settings, redact_secrets
-from rag.engine import Engine, Turn, remember, validate_question
+from rag.conversation import Turn, remember, validate_question
+from rag.engine import Engine
 from rag.errors import InvalidQuestion, RagbotError
 
 log = logging.getLogger("ragbot.discord")

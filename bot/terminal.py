@@ -48,7 +48,7 @@ def stdin_lines(stream: BinaryIO) -> Iterator[str]:
 
     Decoded line by line, so one line of invalid UTF-8 does not stop a
     batch: its bad bytes become surrogate escapes, which
-    :func:`rag.engine.validate_question` refuses for that line alone.
+    :func:`rag.conversation.validate_question` refuses for that line alone.
     """
     for raw in stream:
         yield raw.decode("utf-8", "surrogateescape").rstrip("\r\n")

@@ -8,7 +8,9 @@ file, in its original language.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import zip_longest
 
 from rag.store import StoredSentence
 
@@ -129,3 +131,25 @@ def render(
     text = " ".join(strip_markers(text).split())
     answer = f"{text[:-1].rstrip()} {marker}{text[-1]}" if text[-1:] in (".", "!", "?") else f"{text} {marker}"
     return answer, [cite(s) for s in cited]
+
+
+def related_passages(by_meaning: Sequence[StoredSentence], by_words: Sequence[StoredSentence]) -> list[Citation]:
+    """What a refusal shows instead of an answer: the nearest sentences, verbatim.
+
+    The nearest by meaning (the ranking the evidence came from) and the
+    nearest by the question's own words (BM25) take turns: a refusal often
+    means the evidence shown to the model missed the sentence, and the one
+    sharing the question's rarest word is then a good place to look
+    ("Hvem tog initiativ til telefonsamtalen ...?": "Tyrkiet tog initiativ
+    til samtalen", fifth by meaning, first by words).
+
+    >>> s = lambda i: StoredSentence(i, "a.txt", 0, 1, i, "en", "", "", 0)
+    >>> [c.quote for c in related_passages([s("m1"), s("m2"), s("w1")], [s("w1"), s("m1")])]
+    ['m1', 'w1', 'm2']
+    """
+    shown: dict[str, StoredSentence] = {}
+    for pair in zip_longest(by_meaning, by_words):
+        for sentence in pair:
+            if sentence is not None and len(shown) < RELATED_SHOWN:
+                shown.setdefault(sentence.id, sentence)
+    return [cite(sentence) for sentence in shown.values()]

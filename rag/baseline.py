@@ -22,7 +22,7 @@ from pydantic import PrivateAttr
 from rag.answer import Answer, Citation
 from rag.config import Settings
 from rag.embeddings import Embedder, as_llama_index
-from rag.engine import validate_question
+from rag.conversation import validate_question
 from rag.language import detect_language
 from rag.llm import ChatModel
 from rag.retrieve import Retrieved

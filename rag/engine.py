@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from itertools import zip_longest
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ from rag.answer import (
     Citation,
     cite,
     disagreement_text,
+    related_passages,
     refusal_text,
     render,
     strip_markers,
@@ -31,21 +31,20 @@ from rag.answer import (
 from rag.config import Settings
 from rag.confirm import RULE as UNCONFIRMED, Confirmer, unconfirmed
 from rag.conflicts import CANDIDATES, RULE as CONFLICT, conflict
-from rag.controls import strip_controls
-from rag.errors import IndexReplaced, InvalidQuestion
+from rag.conversation import Turn, usable_rewrite, validate_question
+from rag.errors import IndexReplaced
 from rag.gates import GATES, LOW_RELEVANCE, UNSUPPORTED_LANGUAGE, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
 from rag.language import (
     ANSWER_LANGUAGES,
     DEFAULT_LANGUAGE,
-    answer_language,
     preload_language_models,
     question_language,
 )
 from rag.llm import ChatModel, build_chat_model
 from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
-from rag.store import Store, StoredSentence
+from rag.store import Store
 from rag.verify import verify
 
 if TYPE_CHECKING:
@@ -62,87 +61,6 @@ def ready_chat_model(settings: Settings) -> ChatModel:
     chat_model = build_chat_model(settings)
     chat_model.warm(answer_prefix(DEFAULT_LANGUAGE))
     return chat_model
-
-
-def validate_question(question: str, max_chars: int) -> str:
-    r"""The question stripped of control characters, or InvalidQuestion with a message fit for users.
-
-    Terminal escape sequences and control characters carry no meaning in a
-    question (they come from pasted terminal output or from an attack on
-    whoever reads the logs); a question with no letter or digit left is no
-    question. Lone surrogates are bytes that were not UTF-8.
-
-    >>> validate_question("\x1b[31mWho met?\x07 ", 500)
-    'Who met?'
-    """
-    if any("\ud800" <= char <= "\udfff" for char in question):
-        raise InvalidQuestion("the question is not valid UTF-8 text")
-    cleaned = strip_controls(question).strip()
-    if not cleaned:
-        raise InvalidQuestion("the question is empty")
-    if not any(char.isalnum() for char in cleaned):
-        raise InvalidQuestion("the question has no words")
-    if len(cleaned) > max_chars:
-        raise InvalidQuestion(
-            f"the question is {len(cleaned)} characters long; the limit is {max_chars}"
-        )
-    return cleaned
-
-
-def usable_rewrite(rewritten: str, question: str, max_chars: int) -> bool:
-    """Whether a condensed follow-up may stand in for the user's own words.
-
-    The rewrite must be a question of acceptable length in the follow-up's
-    language, as the condense prompt asks: the 1.5B model, when it switched
-    to English, also turned "Og hvem inviterede Putin til Rusland?" into
-    "Who invited Putin to Russia?", reversing who invited whom. A rewrite
-    that breaks the one rule that can be checked is not trusted with the
-    meaning either.
-
-    >>> usable_rewrite("Hvad sagde Putin om Iran?", "Og hvad med Iran?", 500)
-    True
-    >>> usable_rewrite("Who invited Putin to Russia?", "Og hvem inviterede Putin til Rusland?", 500)
-    False
-    """
-    if not rewritten or len(rewritten) > max_chars:
-        return False
-    asked = question_language(question)
-    return answer_language(rewritten, asked=asked) == asked
-
-
-Turn = tuple[str, str]  # (question, answer text) of an earlier exchange
-TURNS_KEPT = 6  # earlier exchanges a conversation remembers (condense reads the last 3)
-
-
-def remember(history: Sequence[Turn], turn: Turn) -> list[Turn]:
-    """``history`` with ``turn`` added, trimmed to the last TURNS_KEPT exchanges.
-
-    >>> remember([("q1", "a1")], ("q2", "a2"))
-    [('q1', 'a1'), ('q2', 'a2')]
-    """
-    return [*history, turn][-TURNS_KEPT:]
-
-
-def related_passages(by_meaning: Sequence[StoredSentence], by_words: Sequence[StoredSentence]) -> list[Citation]:
-    """What a refusal shows instead of an answer: the nearest sentences, verbatim.
-
-    The nearest by meaning (the ranking the evidence came from) and the
-    nearest by the question's own words (BM25) take turns: a refusal often
-    means the evidence shown to the model missed the sentence, and the one
-    sharing the question's rarest word is then a good place to look
-    ("Hvem tog initiativ til telefonsamtalen ...?": "Tyrkiet tog initiativ
-    til samtalen", fifth by meaning, first by words).
-
-    >>> s = lambda i: StoredSentence(i, "a.txt", 0, 1, i, "en", "", "", 0)
-    >>> [c.quote for c in related_passages([s("m1"), s("m2"), s("w1")], [s("w1"), s("m1")])]
-    ['m1', 'w1', 'm2']
-    """
-    shown: dict[str, StoredSentence] = {}
-    for pair in zip_longest(by_meaning, by_words):
-        for sentence in pair:
-            if sentence is not None and len(shown) < RELATED_SHOWN:
-                shown.setdefault(sentence.id, sentence)
-    return [cite(sentence) for sentence in shown.values()]
 
 
 @dataclass

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from bot.chat import ChatSession, render_answer
 from rag.answer import Answer, Citation
-from rag.engine import usable_rewrite
+from rag.conversation import usable_rewrite
 
 from .conftest import MODEL_DIR
 from .test_cli import REPO, run

@@ -4,7 +4,9 @@ Builds a store of seeds/ plus the planted articles (tests/data/conflicts/ and
 evals/conflicts/heldout/), asks each question of questions.jsonl with the
 configured engine (the embedded model by default), and prints one row per
 question and a summary per set ("tests": the contradictions the tests use;
-"heldout": written alongside them and never used to build or tune the stage).
+"heldout": written alongside them, not used by the tests, but looked at once
+while the stage was built; "heldout2": written afterwards by a helper session
+from the seeds alone, frozen by SHA256SUMS, and run once).
 
     .venv/bin/python evals/conflicts/measure.py [--store DIR]
 
@@ -52,14 +54,17 @@ def main() -> None:
     store = args.store or Path(tempfile.mkdtemp(prefix="ragbot-conflicts-"))
     corpus = store / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    for folder in (REPO / "seeds", REPO / "tests/data/conflicts", REPO / "evals/conflicts/heldout"):
+    here = Path(__file__).parent
+    for folder in (REPO / "seeds", REPO / "tests/data/conflicts", here / "heldout", here / "heldout2"):
         for path in folder.glob("*.txt"):
             shutil.copy(path, corpus)
     settings = load_settings().model_copy(update={"storage_dir": store})
     ingest(settings, corpus)
     engine = Engine.load(settings)
     counts: dict[str, dict[str, int]] = {}
-    for line in (Path(__file__).parent / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+    lines = [line for path in (here / "questions.jsonl", here / "heldout2" / "questions.jsonl")
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for line in lines:
         item = json.loads(line)
         answer = engine.ask(item["question"])
         kind = outcome(answer, item["seed"], item["planted"])
