@@ -12,7 +12,7 @@ from rag.engine import Engine
 from rag.generate import WORKED_EXAMPLES, answer_prefix
 from rag.ingest import ingest
 from rag.errors import BackendUnavailable, ModelNotPulled
-from rag.llm import OllamaChat
+from rag.ollama_chat import OllamaChat
 
 from .conftest import SEEDS, free_port
 from .fake_ollama import FakeOllama
