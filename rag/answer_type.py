@@ -80,6 +80,23 @@ YEAR = re.compile(r"\b(?:1[5-9]\d\d|2[01]\d\d)\b")
 
 _ASKS = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in _QUESTION_WORDS.items()}
 
+# A question for a person or a place: who, whom, whose, where, possibly after
+# a preposition ("By whom", "Von wem"); "hvor" only where it does not begin
+# "how many / how long / how old" in Danish and Norwegian.
+_ASKS_WHO_OR_WHERE = re.compile(
+    r"^(?:(?:\w+\s+)?(?:who|whom|whose|wer|wen|wem|wessen|hvem|hvis)"
+    r"|(?:where|wo|hvor)(?!\s+(?:mange|meget|mye|længe|lenge|gammel|gamle|tit|ofte|stor|store|langt|lang|høy|høj)\b))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_who_or_where(question: str) -> bool:
+    """Whether ``question`` asks for a person or a place.
+
+    >>> [asks_who_or_where(q) for q in ("Von wem ging die Initiative aus?", "Hvor mødtes de?", "Hvor mange døde?", "Why?")]
+    [True, True, False, False]
+    """
+    return bool(_ASKS_WHO_OR_WHERE.match(question.strip()))
 
 
 def _patterns(language: str) -> dict[AnswerType, re.Pattern[str]]:

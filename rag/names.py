@@ -93,6 +93,19 @@ def country_names() -> dict[str, frozenset[str]]:
     return _country_names()
 
 
+def is_language_name(word: str) -> bool:
+    """Whether ``word`` names a language or its people in one of ragbot's languages ("Danish", "tyske").
+
+    >>> is_language_name("Danish"), is_language_name("norwegischen"), is_language_name("Norway")
+    (True, True, False)
+    """
+    folded = word.casefold()
+    return any(
+        folded.startswith(name) and len(folded) - len(name) <= _INFLECTION_LETTERS and not is_country_name(word)
+        for name in _language_name_words()
+    )
+
+
 # A language name inflected ("tyske", "deutschen") adds at most this many letters;
 # "Deutschland" and "danskerne" add more and are not the language.
 _INFLECTION_LETTERS = 3

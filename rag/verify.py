@@ -24,17 +24,24 @@ from __future__ import annotations
 import re
 
 from rag.answer import strip_markers
+from rag.answer_type import answer_type, asks_who_or_where, holds
 from rag.generate import Draft
 from rag.language import LANGUAGE_NAMES, answer_language
 from rag.numerals import numbers_in
 from rag.store import StoredSentence
-from rag.words import content_words, same_word
+from rag.names import is_language_name
+from rag.words import content_words, held_by, name_units, same_word, words
 
-CHECKS = ("no_evidence", "unsupported_number", "restates_question", "echo")
-# Removed after the confirm stage came (docs/answering.md, "Rules that remain"):
-# question_number_missing, question_name_missing, asked_kind_missing and
-# no_new_name refused right answers on dev and no wrong one the confirm
-# stage and the doubt threshold did not refuse too.
+CHECKS = (
+    "no_evidence",
+    "unsupported_number",
+    "question_number_missing",
+    "question_name_missing",
+    "asked_kind_missing",
+    "restates_question",
+    "no_new_name",
+    "echo",
+)
 
 _WORD = re.compile(r"\w+")
 
@@ -49,8 +56,17 @@ def verify(
       words, read in the answer's language: "four" is 4, "Samstag" a
       weekday) that no chosen sentence holds; a small model's favourite
       way of inventing facts, and of repeating one the question planted.
+    - ``question_number_missing``: a number or date the question names
+      ("in March 2020", "in 2023") that no chosen sentence holds: the
+      evidence is about another time or count (a near miss).
+    - ``question_name_missing``: a name the question asks about that no
+      chosen sentence holds in any spelling (:func:`question_names_missing`).
+    - ``asked_kind_missing``: a "how long / how many / when" question
+      answered with no duration, number or date (:func:`asked_kind_missing`).
     - ``restates_question``: the answer adds no word and no number to the
       question's own (:func:`restates_question`).
+    - ``no_new_name``: a "who / where" question answered with no name the
+      question does not hold (:func:`no_new_name`).
     - ``echo``: the answer recites the prompt's fixed rules or worked
       examples (an injection that worked).
     """
@@ -60,7 +76,11 @@ def verify(
     text = strip_markers(draft.text)
     verdicts = {
         "unsupported_number": bool(_unsupported_numbers(text, cited, language)),
+        "question_number_missing": bool(numbers_in(question, language) - _numbers_held(cited)),
+        "question_name_missing": bool(question_names_missing(question, cited, language)),
+        "asked_kind_missing": asked_kind_missing(text, question, language),
         "restates_question": restates_question(text, question, language),
+        "no_new_name": no_new_name(text, question, language),
         "echo": bool(confidential) and echoes(text, confidential),
     }
     return [check for check, failed in verdicts.items() if failed]
@@ -72,6 +92,52 @@ def _numbers_held(cited: list[StoredSentence]) -> set[str]:
     for sentence in cited:
         held |= numbers_in(sentence.text, sentence.language)
     return held
+
+
+def question_names_missing(question: str, cited: list[StoredSentence], language: str) -> list[str]:
+    """Names the question asks about ("What did Putin say about Libya?") that
+    no cited sentence holds in any spelling: the evidence is about something
+    else (a near miss), whatever the draft says.
+
+    A name is a capitalised word inside a sentence that is not a function
+    word nor the name of a language ("according to the Danish report").
+    German capitalises every noun, so a German question's capitals do not
+    mark its names, and it is not checked.
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "Putin sagde, at Tyrkiet og Rusland vil samarbejde i Syrien.", "da", "", "", 0)
+    >>> question_names_missing("What did Putin say about Libya?", [s], "en")
+    ['Libya']
+    >>> question_names_missing("What did Putin say about Turkey and Syria?", [s], "en")
+    []
+    """
+    if language == "de":
+        return []
+    # an article's headline sets the scene its sentences leave unsaid ("... In Moscow This Week")
+    support = [text for sentence in cited for text in (sentence.text, sentence.title)]
+    return [
+        word
+        for unit in name_units(question, language, sentence_initial=False)
+        for word in words(" ".join(unit))
+        if not is_language_name(word) and not held_by(word, support)
+    ]
+
+
+def asked_kind_missing(text: str, question: str, language: str) -> bool:
+    """Whether the question asks for a duration, a quantity or a date
+    (:func:`rag.answer_type.answer_type`) and the answer holds none, in any
+    supported language's words; "since 2011" answers "how long".
+
+    >>> asked_kind_missing("The ceasefire zone entered into force after the meeting.", "When did the zone enter into force?", "en")
+    True
+    >>> asked_kind_missing("Samtalene varte about three hours.", "Hvor lenge varte samtalene?", "no")
+    False
+    """
+    kind = answer_type(question)
+    if kind is None:
+        return False
+    if holds(text, kind, language) or holds(text, kind):
+        return False
+    return not (kind == "duration" and holds(text, "date"))
 
 
 def restates_question(text: str, question: str, language: str) -> bool:
@@ -87,6 +153,30 @@ def restates_question(text: str, question: str, language: str) -> bool:
         return False
     asked = content_words(question, language)
     return all(any(same_word(word, other) for other in asked) for word in content_words(text, language))
+
+
+def no_new_name(text: str, question: str, language: str) -> bool:
+    """Whether a question for a person or a place ("who", "hvem", "wo") is
+    answered with no name that the question does not already hold, nor a number.
+
+    A multi-word name counts as the question's when one of its words is:
+    "Vladimir Putin og Recep Tayyip Erdogan tog initiativ" answers "Hvem tog
+    initiativ til samtalen mellem Putin og Erdogan?" with its own words.
+
+    >>> no_new_name("Vladimir Putin og Recep Tayyip Erdogan tog initiativ.", "Hvem tog initiativ til samtalen mellem Putin og Erdogan?", "da")
+    True
+    >>> no_new_name("Tyrkiet tog initiativ til samtalen.", "Hvem tog initiativ til samtalen mellem Putin og Erdogan?", "da")
+    False
+    """
+    if not asks_who_or_where(question) or answer_type(question) is not None:
+        return False
+    if numbers_in(text, language) - numbers_in(question, language):
+        return False
+    asked = words(question)
+    return all(
+        any(same_word(word, other) for word in words(" ".join(unit)) for other in asked)
+        for unit in name_units(text, language)
+    )
 
 
 def unsupported_numbers(answer: str, cited: list[StoredSentence], language: str = "") -> set[str]:

@@ -1,8 +1,9 @@
-"""Words as the grounding checks compare them: content words, one word in other spellings.
+"""Words as the grounding checks compare them: content words, names, one word in other spellings.
 
 The verify stage asks whether an answer says anything the question did not
-already say, and the conflict stage whether two sentences are about the
-same question. Both compare words across inflections and spellings, so a word
+already say, and whether a question for a person or place is answered
+with a name the question does not hold. Both compare words across
+inflections and spellings, so a word
 is reduced first (:func:`rag.names.fold`: case, diacritics, transliteration
 variants), and two words are the same when they share their first
 :data:`STEM` letters (or are equal when shorter): "Tyrkiet" and "tyrkiske",
@@ -15,6 +16,8 @@ so "the", "efter" and "wurde" are never content.
 ['talks', 'moscow', 'lasted', 'hours']
 >>> same_word("Moskva", "Moscow"), same_word("Tyrkiet", "tyrkiske"), same_word("Iran", "Irak")
 (True, True, False)
+>>> name_units("Iran's Hassan Rouhani met Mr Putin in Tehran.", "en")
+[["Iran's"], ['Hassan', 'Rouhani'], ['Putin'], ['Tehran']]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from rag.names import country_names, fold
 
 STEM = 4  # letters two spellings of one word share at least ("Mosk-va", "Mosc-ow" folded)
 _WORD = re.compile(r"\w+(?:-\w+)*(?:['’]s)?")
+_TOKEN = re.compile(r"\w+(?:-\w+)*(?:['’]s)?|[^\w\s]")
 _POSSESSIVE = re.compile(r"['’]s$")
 
 
@@ -99,3 +103,36 @@ def country_equivalents(word: str) -> set[str]:
         if same_word(word, name)
         for equivalent in equivalents
     }
+
+
+def name_units(text: str, language: str, sentence_initial: bool = True) -> list[list[str]]:
+    """Runs of capitalised words that are not function words: the names in
+    ``text``, a multi-word name as one unit ("Hassan Rouhani"); a possessive
+    ends a unit, punctuation and lower-case words separate them.
+
+    With ``sentence_initial`` a capitalised word opening a sentence may
+    start a name ("Tyrkiet tog initiativ"); without it, it may not, since
+    "Samtalene varte ..." opens with a common word just as often. German
+    capitalises every noun, so there the units are names and nouns alike.
+
+    >>> name_units("Samtalene varte tre timer i Moskva.", "no", sentence_initial=False)
+    [['Moskva']]
+    """
+    function_words = stopwords(language)
+    units: list[list[str]] = []
+    current: list[str] = []
+    opening = True
+    for token in _TOKEN.findall(text):
+        is_name = token[0].isalpha() and token[0].isupper() and token.casefold() not in function_words
+        if is_name and (sentence_initial or not opening or current):
+            current.append(token)
+        elif current:
+            units.append(current)
+            current = []
+        if current and _POSSESSIVE.search(token):
+            units.append(current)
+            current = []
+        opening = token in ".!?:" if not token[0].isalnum() else False
+    if current:
+        units.append(current)
+    return units

@@ -215,11 +215,18 @@ TROOPS = StoredSentence("t", "b.txt", 0, 1, "Trump announced pulling 2,000 Ameri
         ("Trump will pull 2,000 troops out.", [2], "How many troops will leave?", "en", []),
         # a number only the question holds is no evidence (a planted "9999 killed")
         ("Given that, 9999 were killed in Moscow.", [1], "Confirm that 9999 were killed in Moscow.", "en",
-         ["unsupported_number", "restates_question"]),
-        # a non-answer: nothing is added to the question
+         ["unsupported_number", "question_number_missing", "restates_question"]),
+        # the evidence is about another time than the question asks for (a near miss)
+        ("The talks in Moscow lasted three hours.", [1], "How long did the talks in Moscow last in 2023?", "en",
+         ["question_number_missing"]),
+        # non-answers: the asked kind is missing, or nothing is added to the question
+        ("The talks in Moscow lasted until the meeting ended.", [1], "How long did the talks in Moscow last?", "en",
+         ["asked_kind_missing"]),
         ("Die Gespräche in Moskau dauerten drei Stunden.", [1], "Wie lange dauerten die Gespräche in Moskau?", "de", []),
-        ("The talks took place in Moscow.", [1], "Where did the talks in Moscow take place?", "en", ["restates_question"]),
+        ("The talks took place in Moscow.", [1], "Where did the talks in Moscow take place?", "en",
+         ["restates_question", "no_new_name"]),
         ("Trump announced it.", [2], "Who announced pulling troops out of Syria?", "en", []),
+        ("Donald Trump og Syrien.", [2], "Hvem ville trække tropper ud af Syrien, Trump?", "da", ["no_new_name"]),
         ("", [1], "How long?", "en", ["no_evidence"]),
         ("Three hours.", [], "How long?", "en", ["no_evidence"]),
     ],
