@@ -35,7 +35,9 @@ def _check_rebuild(settings: Settings) -> Check | None:
     if progress is None:
         return None
     running = writer_active(settings.storage_dir)
-    return "rebuild", running, ("in progress: " if running else "incomplete: ") + progress.describe()
+    if running:
+        return "rebuild", True, f"in progress: {progress.describe()}"
+    return "rebuild", False, f"incomplete (killed): {progress.describe()}; `ragbot ingest --rebuild` starts it again"
 
 
 def _check_embedding(settings: Settings) -> Check:
