@@ -11,10 +11,12 @@ the sentences retrieved for the question, beyond the four it was shown:
 - a sentence **disagrees** when it comes from another file, has something of
   the asked kind (:func:`rag.answer_type.holds`), shares none of the
   answer's numbers (the question's own numbers apart: "on March 1" names
-  the event), and is about the question wherever the supporting sentence
-  is: it holds every one of the question's content words that the
+  the event), and states the same fact: its e5 vector is within
+  :data:`SAME_FACT_SIMILARITY` of the supporting sentence's (a restatement,
+  in any language), or it is about the question wherever the supporting
+  sentence is: it holds every one of the question's content words that the
   supporting sentences hold (:func:`rag.words.held_by`, so inflections and
-  spellings count); and those are at least two and half of the question's.
+  spellings count), those being at least two and half of the question's.
 
 Two near-copies of one article saying the same number never disagree; a
 sentence about another event in the same story holds fewer of the
@@ -38,7 +40,7 @@ invited him") are not detected: names have no such test of sameness.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.answer_type import answer_type, holds
 from rag.language import question_language
@@ -53,6 +55,13 @@ CANDIDATES = 12
 # this many, and half of them) for a comparison to mean anything: with one
 # shared word ("Turkey") every sentence about Turkey would "disagree".
 MIN_SHARED = 2
+# Two sentences whose stored e5 vectors are this close state the same fact,
+# whatever their words or language. On the seeds' dev and test drafts, pairs
+# of sentences holding different values of the asked kind reach 0.908 (other
+# events of one story); planted restatements of a seed fact with another
+# value scored 0.938-0.968 in the same language, 0.836-0.879 across
+# languages or in other words (docs/answering.md).
+SAME_FACT_SIMILARITY = 0.92
 # Disagreeing sentences shown with the supporting one (the refusal's passages).
 SHOWN = 3
 
@@ -62,16 +71,26 @@ def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
     return frozenset(word for word in topic if held_by(word, [sentence.text]))
 
 
+Similarity = Callable[[StoredSentence, Sequence[StoredSentence]], list[float]]
+
+
 def conflict(
     answer: str,
     cited: Sequence[StoredSentence],
     candidates: Sequence[StoredSentence],
     question: str,
     language: str,
+    similarity: Similarity | None = None,
 ) -> list[StoredSentence]:
     """The supporting sentence followed by the sentences of other files that state
     another value of the asked fact (one per file, best ranked first, up to
-    SHOWN); empty when no disagreement is seen."""
+    SHOWN); empty when no disagreement is seen.
+
+    ``similarity(supporting, candidates)`` gives each candidate's cosine with
+    the supporting sentence (the stored e5 vectors); a candidate at least
+    :data:`SAME_FACT_SIMILARITY` from it is about the same fact even where
+    the words differ.
+    """
     kind = answer_type(question)
     # the question's own numbers ("on March 1") are the event's, not the answer's value
     given = numbers_in(question, language)
@@ -81,18 +100,26 @@ def conflict(
     supporting = [s for s in cited if numbers_in(s.text, s.language) & stated]
     if not supporting:
         return []
+    files = {s.source for s in supporting}
+    other_values = [
+        sentence
+        for sentence in candidates
+        if sentence.source not in files
+        and holds(sentence.text, kind, sentence.language)
+        and (values := numbers_in(sentence.text, sentence.language) - given)
+        and not values & stated
+    ]
+    if not other_values:
+        return []
     topic = sorted(set(content_words(question, question_language(question))))
     # the question's words every supporting sentence holds: a disagreeing one holds them all too
     bar = frozenset.intersection(*(_on_topic(topic, s) for s in supporting))
-    if len(bar) < max(MIN_SHARED, len(topic) / 2):
-        return []  # the supporting sentence itself is barely about the question: no ground to compare on
-    files = {s.source for s in supporting}
+    comparable = len(bar) >= max(MIN_SHARED, len(topic) / 2)  # else barely about the question itself
+    close = similarity(supporting[0], other_values) if similarity else [0.0] * len(other_values)
     found: dict[str, StoredSentence] = {}
-    for sentence in candidates:
-        if sentence.source in files or sentence.source in found or not holds(sentence.text, kind, sentence.language):
-            continue
-        values = numbers_in(sentence.text, sentence.language) - given
-        if values and not values & stated and bar <= _on_topic(topic, sentence):
+    for sentence, cosine in zip(other_values, close):
+        same_fact = cosine >= SAME_FACT_SIMILARITY or (comparable and bar <= _on_topic(topic, sentence))
+        if same_fact and sentence.source not in found:
             found[sentence.source] = sentence
     if not found:
         return []

@@ -261,7 +261,9 @@ class Engine:
         if draft.evidence and draft.text:
             cited = [evidence[n - 1] for n in draft.evidence]
             candidates = retrieved.sentences[:CANDIDATES]
-            disagreement = conflict(strip_markers(draft.text), cited, candidates, question, language)
+            disagreement = conflict(
+                strip_markers(draft.text), cited, candidates, question, language, self.retriever.similarity
+            )
             if disagreement:
                 decision.fired.append(CONFLICT)
                 decision.conflict = [cite(sentence) for sentence in disagreement]

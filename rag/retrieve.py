@@ -216,6 +216,22 @@ class ChromaDense:
         # at 100,000 sentences, 3,000 rows' distances 17 ms).
         self._known = known or {}
 
+    def similarity(self, sentence: StoredSentence, others: Sequence[StoredSentence]) -> list[float]:
+        """The cosine of ``sentence``'s stored e5 vector with each of ``others``'."""
+        from chromadb.errors import NotFoundError
+
+        if not others:
+            return []
+        try:
+            rows = self._collection.get(ids=[sentence.id, *(o.id for o in others)], include=["embeddings"])
+        except NotFoundError:
+            raise IndexReplaced("the index was rebuilt while this process was reading it") from None
+        vectors = {id_: np.asarray(v, dtype=float) for id_, v in zip(rows["ids"], rows["embeddings"])}
+        unit = {id_: v / (np.linalg.norm(v) or 1.0) for id_, v in vectors.items()}
+        if sentence.id not in unit:
+            return [0.0] * len(others)
+        return [float(unit[sentence.id] @ unit[o.id]) if o.id in unit else 0.0 for o in others]
+
     def _query(self, vector: list[float], where: dict | None, n_results: int) -> list[tuple[StoredSentence, float]]:
         from chromadb.errors import NotFoundError
 
@@ -309,6 +325,10 @@ class HybridRetriever:
     def by_words(self, query: str, k: int) -> list[StoredSentence]:
         """The ``k`` sentences nearest ``query`` by its words (BM25), best first."""
         return self._bm25.search(query, k)
+
+    def similarity(self, sentence: StoredSentence, others: Sequence[StoredSentence]) -> list[float]:
+        """The cosine of ``sentence``'s stored vector with each of ``others``' (one read of the store)."""
+        return self._dense.similarity(sentence, others)
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)

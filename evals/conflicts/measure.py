@@ -6,7 +6,9 @@ configured engine (the embedded model by default), and prints one row per
 question and a summary per set ("tests": the contradictions the tests use;
 "heldout": written alongside them, not used by the tests, but looked at once
 while the stage was built; "heldout2": written afterwards by a helper session
-from the seeds alone, frozen by SHA256SUMS, and run once).
+from the seeds alone, frozen by SHA256SUMS, and run once; "heldout3": the
+same, written for the similarity test of the conflict stage, four of six
+across languages, run once).
 
     .venv/bin/python evals/conflicts/measure.py [--store DIR]
 
@@ -55,14 +57,15 @@ def main() -> None:
     corpus = store / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     here = Path(__file__).parent
-    for folder in (REPO / "seeds", REPO / "tests/data/conflicts", here / "heldout", here / "heldout2"):
+    for folder in (REPO / "seeds", REPO / "tests/data/conflicts", here / "heldout", here / "heldout2", here / "heldout3"):
         for path in folder.glob("*.txt"):
             shutil.copy(path, corpus)
     settings = load_settings().model_copy(update={"storage_dir": store})
     ingest(settings, corpus)
     engine = Engine.load(settings)
     counts: dict[str, dict[str, int]] = {}
-    lines = [line for path in (here / "questions.jsonl", here / "heldout2" / "questions.jsonl")
+    lines = [line for path in (here / "questions.jsonl", here / "heldout2" / "questions.jsonl",
+                               here / "heldout3" / "questions.jsonl")
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for line in lines:
         item = json.loads(line)
