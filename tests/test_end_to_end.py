@@ -70,7 +70,8 @@ def test_cli_json_contract_with_real_models(seeded_store) -> None:
     assert "34" in answer["answer"] and not answer["refused"]
     assert answer["backend"] == {"llm": "embedded:qwen2.5-coder-1.5b", "embedding": "embedded:multilingual-e5-small-q4"}
     assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
-    assert answer["usage"]["model_calls"] == 1 and answer["usage"]["prompt_tokens"] > 400
+    # the answer, then the confirm stage asking whether its sentences state it (rag/confirm.py)
+    assert answer["usage"]["model_calls"] == 2 and answer["usage"]["prompt_tokens"] > 400
     # The rules and worked examples come from the prefix cache: only the
     # evidence and the question are computed for the answer.
     assert 300 < answer["usage"]["cached_prompt_tokens"] < answer["usage"]["prompt_tokens"]
