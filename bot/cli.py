@@ -162,6 +162,12 @@ def _show_ingest_report(report, as_json: bool, started: float, summary: bool = T
             click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
 
 
+def warn_uncalibrated(engine) -> None:
+    """One stderr line when the model's refusal thresholds were never fitted (rag.calibration)."""
+    for line in engine.calibration_warnings():
+        click.echo(f"warning: {terminal_line(line, newline=' ')}", err=True)
+
+
 def print_human(answer: Answer) -> None:
     """The answer and its citations as the chat shows them (plain when piped)."""
     from rich.console import Console
@@ -198,6 +204,7 @@ def ask(question: str, as_json: bool, settings: Settings) -> None:
     # Models load and servers are reached (at most connect_timeout_s each) under a spinner.
     with loading_spinner("Loading the models…"):
         engine = Engine.load(settings)
+    warn_uncalibrated(engine)
     if question != "-":
         answer = engine.ask(question)
         click.echo(_json_line(answer.to_dict())) if as_json else print_human(answer)
@@ -241,6 +248,7 @@ def chat(as_json: bool, settings: Settings) -> None:
 
     with loading_spinner("Loading the models…"):
         engine = Engine.load(settings)
+    warn_uncalibrated(engine)
     if as_json:
         def write(line: str) -> None:
             click.echo(line)
@@ -276,21 +284,28 @@ def chat(as_json: bool, settings: Settings) -> None:
 @click.option("--fit-abstention", is_flag=True,
               help="Print dev's risk-coverage curves, the doubt and confirm thresholds with the most "
                    "coverage at precision 0.90, and that choice cross-validated on dev.")
+@click.option("--save", "save_calibration", is_flag=True,
+              help="With --fit-abstention: write the chosen thresholds to calibration.json in the storage "
+                   "folder for the model in use; ragbot reads them at start-up (ragbot doctor shows them).")
 @click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="An earlier run's --save-results file: print, per split, the items this run gains and "
                    "loses against it, with a sign test (ids for dev only).")
 @storage_option
 def evaluate(
     dev_path: Path, test_path: Path, split: str, every: int, out: Path, ratchet: Path, update_ratchet: bool,
-    baseline: bool, ablation: bool, save_results: Path | None, fit_abstention: bool, compare_with: Path | None,
-    settings: Settings,
+    baseline: bool, ablation: bool, save_results: Path | None, fit_abstention: bool, save_calibration: bool,
+    compare_with: Path | None, settings: Settings,
 ) -> None:
     """Run the dev and test splits through the engine; print them side by side with the gap."""
     from bot.eval_command import run_eval
 
+    if save_calibration and not fit_abstention:
+        raise click.UsageError("--save writes what --fit-abstention chooses: give both")
+    if save_calibration and split == "test":
+        raise click.UsageError("--save fits on the dev split: use --split dev or both")
     if not run_eval(
         dev_path, test_path, split, every, out, ratchet, update_ratchet,
-        baseline, ablation, save_results, fit_abstention, compare_with, settings,
+        baseline, ablation, save_results, fit_abstention, compare_with, settings, save_calibration,
     ):
         sys.exit(EXIT_ERROR)
 

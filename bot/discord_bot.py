@@ -335,4 +335,6 @@ def run_bot(settings: Settings) -> None:
     token = checked_token(settings)
     configure_logging(token)
     engine = Engine.load(settings)
+    for warning in engine.calibration_warnings():
+        log.warning("%s", warning)
     asyncio.run(serve(RagBot(engine, settings), token))

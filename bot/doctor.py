@@ -40,6 +40,25 @@ def _check_rebuild(settings: Settings) -> Check | None:
     return "rebuild", False, f"incomplete (killed): {progress.describe()}; `ragbot ingest --rebuild` starts it again"
 
 
+def _check_thresholds(settings: Settings) -> Check:
+    """The refusal thresholds in use and where they came from (rag.calibration)."""
+    from rag.calibration import calibration_for
+    from rag.llm import chat_model_identity
+
+    try:
+        identity = chat_model_identity(settings)
+    except RagbotError as error:
+        return "thresholds", False, str(error)
+    if identity.startswith("ollama:"):
+        return "thresholds", True, (
+            f"{identity}: not applied; Ollama gives no log-probabilities, so the checks and the "
+            "model's own [0] decide"
+        )
+    calibration = calibration_for(identity, settings.storage_dir, settings.abstain_threshold, settings.confirm_threshold)
+    notes = "".join(f"; {note}" for note in calibration.notes)
+    return "thresholds", True, f"{identity}: {calibration.describe()}{notes}"
+
+
 def _check_embedding(settings: Settings) -> Check:
     from rag.embeddings import build_embedding, embedding_identity
 
@@ -67,7 +86,7 @@ def run_checks(settings: Settings) -> Iterator[Check]:
     runs when something is broken). The rebuild check shows only when a rebuild
     is unfinished."""
     checks = (("store", _check_store), ("rebuild", _check_rebuild), ("embedding", _check_embedding),
-              ("llm", _check_llm))
+              ("llm", _check_llm), ("thresholds", _check_thresholds))
     for name, check in checks:
         try:
             result = check(settings)

@@ -17,7 +17,7 @@ from rag.config import Settings
 def run_eval(
     dev_path: Path, test_path: Path, split: str, every: int, out: Path, ratchet: Path, update_ratchet: bool,
     baseline: bool, ablation: bool, save_results: Path | None, fit_abstention: bool, compare_with: Path | None,
-    settings: Settings,
+    settings: Settings, save_calibration: bool = False,
 ) -> bool:
     """Run the dev and test splits through the engine; print them side by side with the gap.
 
@@ -93,6 +93,14 @@ def run_eval(
         click.echo(f"chosen: doubt {chosen.threshold}, confirm {chosen.confirm_threshold} (precision {chosen.precision}, "
                    f"coverage {chosen.coverage}); 5-fold cross-validated on dev: precision {held_out['precision']}, "
                    f"coverage {held_out['coverage']}, unanswerable answered {held_out['unanswerable_answered']}")
+        if save_calibration:
+            from rag.calibration import save_calibration as save
+
+            saved = save(settings.storage_dir, engine.chat_model.identity, chosen.threshold, chosen.confirm_threshold, {
+                "dev_items": len(results["dev"]), "precision": chosen.precision, "coverage": chosen.coverage,
+                "cross_validated": {"precision": held_out["precision"], "coverage": held_out["coverage"]},
+            })
+            click.echo(f"saved for {engine.chat_model.identity} in {saved}: ragbot uses these thresholds from now on")
     if baseline:
         from rag.baseline import BaselineEngine
 

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         "qwen2.5-coder-1.5b",
         description="Embedded GGUF model. smollm2-135m is only for fast plumbing tests.",
     )
+    llm_model_path: Path | None = Field(
+        None,
+        description="A GGUF model file of your own for the embedded backend (LM Studio, llamafile, "
+        "a model hub), used instead of RAGBOT_EMBEDDED_LLM; its chat template comes from the file. "
+        "Fit its refusal thresholds once with `ragbot eval --fit-abstention --save`.",
+    )
     ollama_host: str = Field(
         "http://127.0.0.1:11434",
         validation_alias=AliasChoices("ollama_host", "RAGBOT_OLLAMA_HOST", "OLLAMA_HOST"),
@@ -189,14 +195,16 @@ class Settings(BaseSettings):
         None,
         description="Refuse when log P(no sentence answers) - log P(best sentence) at the "
         "reply's first token is above this. Empty: the value fitted on the dev split for "
-        "the model in use (rag/abstain.py), else 0 (the model's own choice).",
+        "the model in use (calibration.json in the storage folder, else the built-in "
+        "rag/calibration_defaults.json), else 0 (the model's own choice).",
     )
     confirm_threshold: float | None = Field(
         None,
         description="Refuse when log P(no) - log P(yes), the model's first word when asked "
         "whether the cited sentences state the answer, is above this (rag/confirm.py; "
         "inf switches the check off). Empty: the value fitted on the dev split together "
-        "with the abstain threshold, else 0 (the model's own yes or no). Ollama models skip it.",
+        "with the abstain threshold (as for RAGBOT_ABSTAIN_THRESHOLD), else 0 (the model's "
+        "own yes or no). Ollama models skip it.",
     )
     max_question_chars: int = Field(
         500, ge=10, le=10_000, description="Longest question accepted, in characters (at most 10,000)."

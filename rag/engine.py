@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.abstain import abstains, confirm_threshold_for, threshold_for
+from rag.abstain import abstains
+from rag.calibration import calibration_for
 from rag.answer import (
     RELATED_SHOWN,
     UNSUPPORTED_LANGUAGE_REFUSAL,
@@ -93,8 +94,10 @@ class Engine:
 
         self.embedding_identity = embedding_identity(settings)
         self.min_relevance = min_relevance(settings)
-        self.abstain_threshold = threshold_for(chat_model.identity, settings.abstain_threshold)
-        self.confirm_threshold = confirm_threshold_for(chat_model.identity, settings.confirm_threshold)
+        self.calibration = calibration_for(
+            chat_model.identity, settings.storage_dir, settings.abstain_threshold, settings.confirm_threshold
+        )
+        self.abstain_threshold, self.confirm_threshold = self.calibration.doubt, self.calibration.confirm
         self.confirmer = Confirmer(chat_model)
         self.generator = StructuredGenerator(chat_model, settings.max_answer_tokens)
         # Everything fixed in the prompt (rules and worked examples) is
@@ -217,6 +220,18 @@ class Engine:
         if fired and fired[0] == CONFLICT:
             return disagreement_text(language)
         return refusal_text(language)
+
+    def calibration_warnings(self) -> list[str]:
+        """What a user should know at start-up: thresholds never fitted for this model, stale ones ignored."""
+        warnings = list(self.calibration.notes)
+        if not getattr(self.chat_model, "reads_logprobs", True):
+            return warnings  # nothing to calibrate: the checks and the model's own [0] decide
+        if not self.calibration.calibrated:
+            warnings.append(
+                f"{self.chat_model.identity} is uncalibrated: its refusal thresholds are the model's own "
+                "first choice (0.0); fit them with `ragbot eval --fit-abstention --save`"
+            )
+        return warnings
 
     @property
     def backend(self) -> dict[str, str]:

@@ -33,6 +33,7 @@ Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content":
 
 class ChatModel(Protocol):
     identity: str
+    reads_logprobs: bool  # whether the refusal thresholds can apply (rag.calibration)
 
     def answer(
         self,
@@ -102,13 +103,20 @@ def _weight_repacking(enabled: bool) -> Iterator[None]:
 class LlamaCppChat:
     """A GGUF chat model run by llama.cpp in this process."""
 
+    reads_logprobs = True
+
     def __init__(self, settings: Settings) -> None:
         from llama_cpp import Llama
 
         from rag.assets import embedded_llm_path
+        from rag.gguf import check_model_file, model_identity
 
-        path = embedded_llm_path(settings.embedded_llm, settings.model_dir)
-        self.identity = f"embedded:{settings.embedded_llm}"
+        if settings.llm_model_path is not None:  # a model file of the user's (rag.gguf)
+            path = check_model_file(settings.llm_model_path.expanduser())
+            self.identity = model_identity(path)
+        else:
+            path = embedded_llm_path(settings.embedded_llm, settings.model_dir)
+            self.identity = f"embedded:{settings.embedded_llm}"
         self._prefix_dir = settings.model_dir / "prefix-cache" / path.stem
         self._warmed: Path | None = None
         stat = path.stat()
@@ -127,6 +135,8 @@ class LlamaCppChat:
                 )
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"cannot load {path.name}: {error}") from None
+        if "tokenizer.chat_template" not in self._llama.metadata:
+            raise ModelError(f"model file {path} has no chat template in its metadata (a base model, not a chat model?)")
         import llama_cpp
 
         self._formatter = None
@@ -137,6 +147,7 @@ class LlamaCppChat:
         )
         self._runtime = {
             "model": path.name,
+            "identity": self.identity,  # a user's file: its header's fingerprint too (rag.gguf)
             "bytes": stat.st_size,
             "llama_cpp": llama_cpp.__version__,
             "n_ctx": settings.llm_context_tokens,
@@ -337,6 +348,17 @@ class LlamaCppChat:
                 if piece:
                     yield piece
             self._warmed = None  # see first_word_doubt
+
+
+def chat_model_identity(settings: Settings) -> str:
+    """The identity :func:`build_chat_model`'s model will have, without loading it (for ``doctor``)."""
+    if settings.llm_backend == "ollama":
+        return f"ollama:{settings.ollama_llm_model}"
+    if settings.llm_model_path is not None:
+        from rag.gguf import check_model_file, model_identity
+
+        return model_identity(check_model_file(settings.llm_model_path.expanduser()))
+    return f"embedded:{settings.embedded_llm}"
 
 
 def build_chat_model(settings: Settings) -> ChatModel:

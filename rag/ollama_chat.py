@@ -12,6 +12,8 @@ from rag.llm import Message
 class OllamaChat:
     """A model served by Ollama, through llama-index's integration."""
 
+    reads_logprobs = False  # its chat API gives none here: the thresholds cannot apply
+
     def __init__(self, settings: Settings) -> None:
         from llama_index.llms.ollama import Ollama
 
