@@ -49,13 +49,13 @@ def _check_thresholds(settings: Settings) -> Check:
         identity = chat_model_identity(settings)
     except RagbotError as error:
         return "thresholds", False, str(error)
-    if identity.startswith("ollama:"):
-        return "thresholds", True, (
-            f"{identity}: not applied; Ollama gives no log-probabilities, so the checks and the "
-            "model's own [0] decide"
-        )
     calibration = calibration_for(identity, settings.storage_dir, settings.abstain_threshold, settings.confirm_threshold)
     notes = "".join(f"; {note}" for note in calibration.notes)
+    if identity.startswith("ollama:"):
+        notes += (
+            "; with Ollama only the confirm threshold applies, where the server returns log-probabilities "
+            "(0.12.11 and later); otherwise the checks and the model's own [0] decide"
+        )
     return "thresholds", True, f"{identity}: {calibration.describe()}{notes}"
 
 

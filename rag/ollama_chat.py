@@ -9,10 +9,44 @@ from rag.generate import AnswerStream, Draft, answer_schema, parse_reply
 from rag.llm import Message
 
 
+TOP_LOGPROBS = 20  # alternatives asked for at the one token read
+
+
+def first_token_doubt(logprobs, accept: Sequence[str], reject: Sequence[str]) -> float | None:
+    """log P(a reject word) − log P(an accept word) at the first generated token, from
+    Ollama's ``logprobs`` entries (None when there are none).
+
+    >>> from types import SimpleNamespace as T
+    >>> entry = T(token="no", logprob=-0.2, top_logprobs=[T(token="no", logprob=-0.2), T(token="Yes", logprob=-1.8)])
+    >>> round(first_token_doubt([entry], ("yes", "Yes"), ("no", "No")), 3)
+    1.6
+    >>> first_token_doubt(None, ("yes",), ("no",)) is None
+    True
+    """
+    if not logprobs:
+        return None
+    first = logprobs[0]
+    shown = {first.token.strip(): first.logprob}
+    for alternative in first.top_logprobs or []:
+        shown.setdefault(alternative.token.strip(), alternative.logprob)
+    floor = min(shown.values())
+
+    def likeliest(words: Sequence[str]) -> float | None:
+        found = [shown[word] for word in words if word in shown]
+        return max(found) if found else None
+
+    yes, no = likeliest(accept), likeliest(reject)
+    if yes is None and no is None:
+        return None
+    return (floor if no is None else no) - (floor if yes is None else yes)
+
+
 class OllamaChat:
     """A model served by Ollama, through llama-index's integration."""
 
-    reads_logprobs = False  # its chat API gives none here: the thresholds cannot apply
+    # The confirm score comes from Ollama's logprobs (0.12.11+); the answer call's
+    # doubt does not (its JSON ``format`` starts with "{", not the sentence number).
+    reads_logprobs = True
 
     def __init__(self, settings: Settings) -> None:
         from llama_index.llms.ollama import Ollama
@@ -21,6 +55,7 @@ class OllamaChat:
 
         require_model(settings, settings.ollama_llm_model)
         self.identity = f"ollama:{settings.ollama_llm_model}"
+        self._without_logprobs = False  # learnt from the first confirm call (first_word_doubt)
         self._settings = settings
         self._llm = Ollama(
             model=settings.ollama_llm_model,
@@ -75,9 +110,30 @@ class OllamaChat:
     def first_word_doubt(
         self, messages: list[Message], accept: Sequence[str], reject: Sequence[str]
     ) -> tuple[float | None, dict[str, int]]:
-        """None, without a call: Ollama's chat API gives no log-probabilities
-        here, so checks that read them are skipped (see :mod:`rag.confirm`)."""
-        return None, {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0}
+        """The same score as the embedded backend's, from Ollama's ``logprobs``: one
+        generated token with its top alternatives (Ollama 0.12.11 and later). A word
+        outside the alternatives counts as likely as the least likely one shown;
+        None when the server returns no log-probabilities (older versions), and the
+        check is then skipped."""
+        from rag.ollama import answer_client, translated_errors
+
+        if self._without_logprobs:
+            return None, {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 0}
+        client = answer_client(self._settings)
+        with translated_errors(self._settings, self._settings.ollama_llm_model):
+            response = client.chat(
+                model=self._settings.ollama_llm_model,
+                messages=messages,
+                stream=False,
+                logprobs=True,
+                top_logprobs=TOP_LOGPROBS,
+                options={"temperature": 0, "seed": self._settings.seed, "num_predict": 1},
+            )
+        usage = {"prompt_tokens": response.prompt_eval_count or 0, "cached_prompt_tokens": 0,
+                 "completion_tokens": response.eval_count or 0, "model_calls": 1}
+        if not response.logprobs:
+            self._without_logprobs = True  # an older server: not asked again by this process
+        return first_token_doubt(response.logprobs, accept, reject), usage
 
     def chat(self, messages: list[Message], max_tokens: int) -> str:
         from llama_index.core.llms import ChatMessage

@@ -35,9 +35,17 @@ def bag_of_words(text: str) -> list[float]:
 
 
 class FakeOllama:
-    def __init__(self, models: list[str], reply: str = '{"evidence": [1], "answer": "The talks took place in Moscow."}') -> None:
+    def __init__(
+        self,
+        models: list[str],
+        reply: str = '{"evidence": [1], "answer": "The talks took place in Moscow."}',
+        first_token_logprobs: dict[str, float] | None = None,
+    ) -> None:
         self.models = models
         self.reply = reply
+        # A server that returns ``logprobs`` when asked (Ollama 0.12.11+): the first
+        # token's alternatives; None: an older server, which ignores the request field.
+        self.first_token_logprobs = first_token_logprobs
         self.requests: list[tuple[str, dict]] = []
         fake = self
 
@@ -85,7 +93,13 @@ class FakeOllama:
                     elif body.get("stream", True):
                         self._stream(model)
                     else:
-                        self._send(200, fake.chunk(model, fake.reply, done=True))
+                        reply = fake.chunk(model, fake.reply, done=True)
+                        if body.get("logprobs") and fake.first_token_logprobs:
+                            top = sorted(fake.first_token_logprobs.items(), key=lambda kv: -kv[1])[: body.get("top_logprobs", 1)]
+                            reply["message"]["content"] = top[0][0]
+                            reply["logprobs"] = [{"token": top[0][0], "logprob": top[0][1],
+                                                  "top_logprobs": [{"token": t, "logprob": lp} for t, lp in top]}]
+                        self._send(200, reply)
                 elif self.path == "/api/embed":
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                     self._send(200, {"model": model, "embeddings": [bag_of_words(t) for t in inputs]})

@@ -52,9 +52,11 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
 
     assert "".join(streamed) == "The talks took place in Moscow."  # the answer, streamed without its JSON
     assert len(streamed) > 1
-    assert answer.usage == {"prompt_tokens": 10, "cached_prompt_tokens": 0, "completion_tokens": 5, "model_calls": 1}
+    # the answer, then the confirm stage's question (this server, like Ollama before 0.12.11,
+    # returns no log-probabilities, so the check is skipped from then on)
+    assert answer.usage == {"prompt_tokens": 20, "cached_prompt_tokens": 0, "completion_tokens": 10, "model_calls": 2}
     chats = [body for path, body in server.requests if path == "/api/chat"]
-    assert len(chats) == 1
+    assert len(chats) == 2 and chats[1]["logprobs"] is True and chats[1]["options"]["num_predict"] == 1
     assert chats[0]["stream"] is True
     # Ollama's constrained sampling gets the reply's JSON schema in "format".
     schema = chats[0]["format"]
@@ -77,6 +79,30 @@ def test_a_reply_choosing_no_sentence_is_a_refusal(tmp_path: Path) -> None:
         ingest(settings, SEEDS)
         answer = Engine.load(settings).ask("Hvor mange skibe deltog i mødet i Moskva?")
     assert answer.refused and answer.answer == "Det fremgår ikke af artiklerne." and answer.citations == []
+
+
+@pytest.mark.parametrize(("first_token", "refused"), [({"no": -0.1, "yes": -2.6}, True), ({"yes": -0.1, "no": -3.0}, False)])
+def test_the_confirm_stage_reads_ollamas_logprobs(tmp_path: Path, first_token: dict[str, float], refused: bool) -> None:
+    """Where the server returns log-probabilities, the confirm score is the embedded backend's:
+    log P(no) - log P(yes) at the first token (uncalibrated here: refused when "no" is likelier)."""
+    with FakeOllama([LLM, EMBED], reply=ANSWERED, first_token_logprobs=first_token) as server:
+        settings = _settings(server.url, tmp_path)
+        ingest(settings, SEEDS)
+        engine = Engine.load(settings)
+        answer = engine.ask("Where did the talks take place?")
+    assert answer.refused is refused and (engine.last_decision.fired == ["unconfirmed"]) is refused
+    assert engine.last_decision.confirm_score == pytest.approx(first_token["no"] - first_token["yes"])
+    assert answer.usage["model_calls"] == 2
+
+
+def test_an_older_server_without_logprobs_is_asked_once(tmp_path: Path) -> None:
+    with FakeOllama([LLM, EMBED], reply=ANSWERED) as server:
+        settings = _settings(server.url, tmp_path)
+        ingest(settings, SEEDS)
+        engine = Engine.load(settings)
+        first, second = (engine.ask("Where did the talks take place?") for _ in range(2))
+    assert not first.refused and not second.refused
+    assert [first.usage["model_calls"], second.usage["model_calls"]] == [2, 1]
 
 
 def test_model_not_pulled_names_the_fix(tmp_path: Path) -> None:

@@ -107,4 +107,5 @@ def test_doctor_names_where_the_thresholds_come_from(tmp_path: Path) -> None:
     chosen = _check_thresholds(Settings(storage_dir=tmp_path, abstain_threshold=-1.0))
     assert "doubt -1.0, confirm -1.597: settings" in chosen[2]
     ollama = _check_thresholds(Settings(storage_dir=tmp_path, llm_backend="ollama"))
-    assert ollama[1] and "not applied; Ollama gives no log-probabilities" in ollama[2]
+    assert ollama[1] and ollama[2].startswith("ollama:qwen2.5:3b: doubt 0.0, confirm 0.0: uncalibrated")
+    assert "only the confirm threshold applies, where the server returns log-probabilities" in ollama[2]
