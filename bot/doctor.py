@@ -53,8 +53,8 @@ def _check_thresholds(settings: Settings) -> Check:
     notes = "".join(f"; {note}" for note in calibration.notes)
     if identity.startswith("ollama:"):
         notes += (
-            "; with Ollama only the confirm threshold applies, where the server returns log-probabilities "
-            "(0.12.11 and later); otherwise the checks and the model's own [0] decide"
+            "; with Ollama they apply where the server returns log-probabilities (0.12.11 and later); "
+            "otherwise the checks and the model's own [0] decide"
         )
     return "thresholds", True, f"{identity}: {calibration.describe()}{notes}"
 

@@ -41,11 +41,40 @@ def first_token_doubt(logprobs, accept: Sequence[str], reject: Sequence[str]) ->
     return (floor if no is None else no) - (floor if yes is None else yes)
 
 
+class NumberDoubt:
+    """log P("0") − log P(best sentence number) at the reply's first sentence number,
+    read from Ollama's streamed ``logprobs`` (the embedded backend's abstention score).
+
+    >>> from types import SimpleNamespace as T
+    >>> doubt = NumberDoubt(evidence_count=2)
+    >>> for token in ('{"', 'evidence', '":', ' [', '1'):
+    ...     alternatives = [T(token="1", logprob=-0.3), T(token="0", logprob=-1.5)] if token == "1" else []
+    ...     doubt.feed([T(token=token, logprob=-0.1, top_logprobs=alternatives)])
+    >>> round(doubt.score, 3)
+    -1.2
+    """
+
+    def __init__(self, evidence_count: int) -> None:
+        self.numbers = [str(n) for n in range(evidence_count + 1)]
+        self.text = ""
+        self.score: float | None = None
+
+    def feed(self, logprobs) -> None:
+        for entry in logprobs or []:
+            if self.score is None and "[" in self.text and entry.token.strip()[:1].isdigit():
+                shown = {a.token.strip(): a.logprob for a in entry.top_logprobs or []}
+                shown.setdefault(entry.token.strip(), entry.logprob)
+                floor = min(shown.values())
+                best = max(shown.get(n, floor) for n in self.numbers[1:])
+                self.score = shown.get("0", floor) - best
+            self.text += entry.token
+
+
 class OllamaChat:
     """A model served by Ollama, through llama-index's integration."""
 
-    # The confirm score comes from Ollama's logprobs (0.12.11+); the answer call's
-    # doubt does not (its JSON ``format`` starts with "{", not the sentence number).
+    # Both scores come from Ollama's logprobs (0.12.11+); without them the
+    # thresholds cannot apply (learnt at the first answer, see _without_logprobs).
     reads_logprobs = True
 
     def __init__(self, settings: Settings) -> None:
@@ -78,34 +107,46 @@ class OllamaChat:
     ) -> Draft:
         """The reply constrained by Ollama's ``format`` (a JSON schema), streamed.
 
-        Ollama gives no log-probabilities here, so the model's own choice of
-        ``[0]`` is its abstention (``abstain_above`` cannot apply).
+        Where the server returns log-probabilities (Ollama 0.12.11+), the token
+        holding the first sentence number gives the same abstention score as the
+        embedded backend (:class:`NumberDoubt`), and the reply stops there when
+        the score is above ``abstain_above``; otherwise the model's own choice of
+        ``[0]`` is its abstention.
         """
 
         from rag.ollama import answer_client, translated_errors
 
         client = answer_client(self._settings)
         stream = AnswerStream(on_text)
+        doubt = NumberDoubt(evidence_count)
         # Ollama reports what it evaluated, not what its own cache held.
         usage = {"prompt_tokens": 0, "cached_prompt_tokens": 0, "completion_tokens": 0, "model_calls": 1}
         with translated_errors(self._settings, self._settings.ollama_llm_model):
-            for chunk in client.chat(
+            chunks = client.chat(
                 model=self._settings.ollama_llm_model,
                 messages=messages,
                 format=answer_schema(evidence_count),
                 stream=True,
+                logprobs=True,  # ignored by servers before 0.12.11, at no cost
+                top_logprobs=TOP_LOGPROBS,
                 options={
                     "temperature": self._settings.temperature,
                     "seed": self._settings.seed,
                     "num_predict": max_tokens,
                 },
-            ):
+            )
+            for chunk in chunks:
+                doubt.feed(chunk.logprobs)
                 stream.feed(chunk.message.content or "")
                 if chunk.done:
                     usage["prompt_tokens"] = chunk.prompt_eval_count or 0
                     usage["completion_tokens"] = chunk.eval_count or 0
+                if doubt.score is not None and doubt.score > abstain_above:
+                    return Draft([], "", doubt.score, usage)  # "0" would be read: nothing more to wait for
+        if not doubt.text:
+            self._without_logprobs = True  # an older server: the confirm stage is not asked either
         evidence, text = parse_reply(stream.reply, evidence_count)
-        return Draft(evidence, text, None, usage)
+        return Draft(evidence, text, doubt.score, usage)
 
     def first_word_doubt(
         self, messages: list[Message], accept: Sequence[str], reject: Sequence[str]

@@ -40,12 +40,16 @@ class FakeOllama:
         models: list[str],
         reply: str = '{"evidence": [1], "answer": "The talks took place in Moscow."}',
         first_token_logprobs: dict[str, float] | None = None,
+        number_logprobs: dict[str, float] | None = None,
     ) -> None:
         self.models = models
         self.reply = reply
         # A server that returns ``logprobs`` when asked (Ollama 0.12.11+): the first
         # token's alternatives; None: an older server, which ignores the request field.
         self.first_token_logprobs = first_token_logprobs
+        # ... and, streamed, the alternatives at the reply's first sentence number
+        self.number_logprobs = number_logprobs
+        self.supports_logprobs = first_token_logprobs is not None or number_logprobs is not None
         self.requests: list[tuple[str, dict]] = []
         fake = self
 
@@ -61,14 +65,27 @@ class FakeOllama:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def _stream(self, model: str) -> None:
-                # Ollama streams a reply as NDJSON: a chunk per few tokens, then the summary.
+            def _stream(self, model: str, logprobs: bool = False) -> None:
+                # Ollama streams a reply as NDJSON: a chunk per few tokens, then the summary;
+                # asked for logprobs (0.12.11+), a chunk per token with its alternatives.
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.end_headers()
-                pieces = [fake.reply[i : i + 7] for i in range(0, len(fake.reply), 7)]
+                logprobs = logprobs and fake.supports_logprobs
+                if logprobs:
+                    pieces = re.findall(r"\w+|\s+|[^\w\s]", fake.reply)
+                else:
+                    pieces = [fake.reply[i : i + 7] for i in range(0, len(fake.reply), 7)]
+                seen = ""
                 for piece in pieces:
-                    self.wfile.write(json.dumps(fake.chunk(model, piece, done=False)).encode() + b"\n")
+                    chunk = fake.chunk(model, piece, done=False)
+                    if logprobs:
+                        first_number = bool(fake.number_logprobs) and "[" in seen and piece.isdigit() and not any(c.isdigit() for c in seen.split("[", 1)[1])
+                        top = sorted((fake.number_logprobs or {}).items(), key=lambda kv: -kv[1]) if first_number else []
+                        chunk["logprobs"] = [{"token": piece, "logprob": -0.01,
+                                              "top_logprobs": [{"token": t, "logprob": lp} for t, lp in top]}]
+                    seen += piece
+                    self.wfile.write(json.dumps(chunk).encode() + b"\n")
                     self.wfile.flush()
                 self.wfile.write(json.dumps(fake.chunk(model, "", done=True)).encode() + b"\n")
 
@@ -91,7 +108,7 @@ class FakeOllama:
                     if isinstance(schema, dict) and not fake.conforms(schema):
                         self._send(400, {"error": "reply does not match the format schema"})
                     elif body.get("stream", True):
-                        self._stream(model)
+                        self._stream(model, bool(body.get("logprobs")))
                     else:
                         reply = fake.chunk(model, fake.reply, done=True)
                         if body.get("logprobs") and fake.first_token_logprobs:

@@ -52,11 +52,11 @@ def test_ingest_and_ask_through_ollama(tmp_path: Path) -> None:
 
     assert "".join(streamed) == "The talks took place in Moscow."  # the answer, streamed without its JSON
     assert len(streamed) > 1
-    # the answer, then the confirm stage's question (this server, like Ollama before 0.12.11,
-    # returns no log-probabilities, so the check is skipped from then on)
-    assert answer.usage == {"prompt_tokens": 20, "cached_prompt_tokens": 0, "completion_tokens": 10, "model_calls": 2}
+    # log-probabilities are asked for; this server, like Ollama before 0.12.11, returns
+    # none, so the confirm stage is skipped and the model's own [0] is its abstention
+    assert answer.usage == {"prompt_tokens": 10, "cached_prompt_tokens": 0, "completion_tokens": 5, "model_calls": 1}
     chats = [body for path, body in server.requests if path == "/api/chat"]
-    assert len(chats) == 2 and chats[1]["logprobs"] is True and chats[1]["options"]["num_predict"] == 1
+    assert len(chats) == 1 and chats[0]["logprobs"] is True
     assert chats[0]["stream"] is True
     # Ollama's constrained sampling gets the reply's JSON schema in "format".
     schema = chats[0]["format"]
@@ -95,14 +95,19 @@ def test_the_confirm_stage_reads_ollamas_logprobs(tmp_path: Path, first_token: d
     assert answer.usage["model_calls"] == 2
 
 
-def test_an_older_server_without_logprobs_is_asked_once(tmp_path: Path) -> None:
-    with FakeOllama([LLM, EMBED], reply=ANSWERED) as server:
+@pytest.mark.parametrize(("number", "refused"), [({"0": -0.2, "1": -1.9}, True), ({"1": -0.1, "0": -2.5}, False)])
+def test_the_abstention_score_reads_ollamas_logprobs_at_the_first_sentence_number(
+    tmp_path: Path, number: dict[str, float], refused: bool
+) -> None:
+    """The token holding the reply's first sentence number gives log P(0) - log P(best number),
+    as in the embedded backend; above the (uncalibrated: 0.0) threshold the answer is refused."""
+    with FakeOllama([LLM, EMBED], reply=ANSWERED, number_logprobs=number, first_token_logprobs={"yes": -0.1}) as server:
         settings = _settings(server.url, tmp_path)
         ingest(settings, SEEDS)
         engine = Engine.load(settings)
-        first, second = (engine.ask("Where did the talks take place?") for _ in range(2))
-    assert not first.refused and not second.refused
-    assert [first.usage["model_calls"], second.usage["model_calls"]] == [2, 1]
+        answer = engine.ask("Where did the talks take place?")
+    assert engine.last_decision.abstain_score == pytest.approx(number["0"] - max(v for k, v in number.items() if k != "0"))
+    assert answer.refused is refused and ("abstain" in engine.last_decision.fired) is refused
 
 
 def test_model_not_pulled_names_the_fix(tmp_path: Path) -> None:

@@ -108,4 +108,4 @@ def test_doctor_names_where_the_thresholds_come_from(tmp_path: Path) -> None:
     assert "doubt -1.0, confirm -1.597: settings" in chosen[2]
     ollama = _check_thresholds(Settings(storage_dir=tmp_path, llm_backend="ollama"))
     assert ollama[1] and ollama[2].startswith("ollama:qwen2.5:3b: doubt 0.0, confirm 0.0: uncalibrated")
-    assert "only the confirm threshold applies, where the server returns log-probabilities" in ollama[2]
+    assert "with Ollama they apply where the server returns log-probabilities" in ollama[2]
