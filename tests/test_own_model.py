@@ -42,6 +42,9 @@ def test_a_model_file_of_ones_own_answers_and_is_named_by_its_fingerprint(store:
     answer = json.loads(result.stdout.splitlines()[-1])
     assert IDENTITY.fullmatch(answer["backend"]["llm"])
     assert answer["citations"] or answer["refused"]
+    # the prompt prefix's KV cache, saved by a process, is used by the next one
+    again = run("ask", "--json", "How long did the talks in Moscow last?", "--storage", str(store), env=own(SMOL))
+    assert json.loads(again.stdout.splitlines()[-1])["usage"]["cached_prompt_tokens"] > 300
     # never fitted: the user is told once, on stderr, how to fit it
     [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert "uncalibrated" in warning and "--fit-abstention --save" in warning
