@@ -37,10 +37,10 @@ test: storage/models/.assembled
 eval: setup
 	$(BIN)/ragbot eval
 
-# Figures for BENCHMARKS.md: every dev question, over an hour on a slow 2-core CPU (see README);
+# Figures for docs/benchmarks.md: every dev question, over an hour on a slow 2-core CPU (docs/performance.md);
 # the 100k-sentence store is built once.
 bench: setup
-	$(BIN)/ragbot bench --out storage/bench.json --markdown BENCHMARKS.md
+	$(BIN)/ragbot bench --out storage/bench.json --markdown docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) storage/chroma storage/models

@@ -313,7 +313,7 @@ def evaluate(
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the JSON here.")
-@click.option("--markdown", type=click.Path(path_type=Path), default=None, help="Write the BENCHMARKS.md table here.")
+@click.option("--markdown", type=click.Path(path_type=Path), default=None, help="Write the docs/benchmarks.md page here.")
 @click.option("--gold", type=click.Path(path_type=Path), default=Path("evals/dev.jsonl"), show_default=True)
 @click.option("--questions", type=click.IntRange(min=1), default=None, help="Only N gold questions, spread over the set.")
 @click.option("--scales", default="10000,100000", show_default=True, help="Synthetic store sizes for retrieval (comma-separated; empty for none).")

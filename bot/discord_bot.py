@@ -76,7 +76,7 @@ class RedactToken(logging.Filter):
 def checked_token(settings: Settings) -> str:
     """The configured token, or ConfigError naming the problem (never the token)."""
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        raise ConfigError("DISCORD_TOKEN is not set (environment or .env); see README, Discord bot")
+        raise ConfigError("DISCORD_TOKEN is not set (environment or .env); see docs/discord.md")
     token = settings.discord_token.get_secret_value().strip()
     if not _TOKEN_SHAPE.match(token):
         raise ConfigError("DISCORD_TOKEN is malformed: a bot token has three dot-separated parts")
@@ -320,7 +320,7 @@ async def serve(bot: RagBot, token: str) -> None:
     except discord.LoginFailure:
         raise ConfigError("Discord rejected DISCORD_TOKEN (reset it in the developer portal)") from None
     except discord.PrivilegedIntentsRequired:
-        raise ConfigError("Discord refused the bot's intents; see README, Discord bot") from None
+        raise ConfigError("Discord refused the bot's intents; see docs/discord.md") from None
     except (aiohttp.ClientError, OSError) as error:  # no network, DNS, proxy, TLS
         raise BackendUnavailable(
             f"cannot reach Discord ({type(error).__name__}): check the network connection and any proxy"

@@ -4,8 +4,7 @@ Every rule (a gate before the model, abstention, a verify check) only turns
 a draft into a refusal, and the evaluation runs the engine with
 ``explain`` on, so each item keeps its draft and the rules that fired.
 :func:`without_rules` re-scores the run as if some rules were off (or
-abstention had another threshold); :func:`ablation` makes the README's
-rules table from it, and :mod:`rag.selective` the risk-coverage curve of the
+abstention had another threshold); :func:`ablation` makes the rules table in docs/evaluation.md from it, and :mod:`rag.selective` the risk-coverage curve of the
 doubt threshold.
 """
 

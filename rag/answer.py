@@ -56,7 +56,7 @@ class Citation:
 
 @dataclass
 class Answer:
-    """The JSON contract of ``ragbot ask --json`` (see README)."""
+    """The JSON contract of ``ragbot ask --json`` (see docs/json-contract.md)."""
 
     question: str
     answer: str

@@ -148,7 +148,7 @@ class Settings(BaseSettings):
         le=2048,
         description=(
             "Cap on generated tokens per answer: above dev's longest right reply (77), low enough that a"
-            " reply looping to the cap does not keep a question waiting long (README, Configuration)."
+            " reply looping to the cap does not keep a question waiting long (docs/configuration.md)."
         ),
     )
 

@@ -119,7 +119,7 @@ def report_markdown(reports: dict[str, dict]) -> str:
     lines = ["# ragbot evaluation", ""]
     first = next(iter(reports.values()), {})
     if "cpu" in first:
-        # Figures move by a few items between instruction sets (README, "Evaluation").
+        # Figures move by a few items between instruction sets (docs/evaluation.md).
         backend = first.get("backend", {})
         lines += [f"Measured on {first['cpu']} (the instruction sets llama.cpp computes with); "
                   f"models {backend.get('llm', '?')} and {backend.get('embedding', '?')}.", ""]

@@ -13,7 +13,7 @@ measures each by switching it off (``ragbot eval --ablation``).
   facts; the refusal names the languages ragbot answers in, in English,
   and still shows related passages (e5 is multilingual).
 
-Two more gates were measured and removed (README, "Rules that remain"): a
+Two more gates were measured and removed (docs/evaluation.md, "Rules that remain"): a
 number the question names that no evidence sentence has, and a name the
 corpus never mentions in any spelling; each refused more answerable test
 questions than unanswerable ones.

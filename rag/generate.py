@@ -184,7 +184,7 @@ def answer_prefix(language: str) -> list[Message]:
     asker's language, it writes fewer answers in the evidence's language
     or in Danish's neighbour Norwegian (2026-12-04, AMD EPYC: answer
     language 0.887 → 0.899 on dev and 0.852 → 0.886 on test, items right
-    117 → 121 and 56 → 59; see README, "Current figures").
+    117 → 121 and 56 → 59; see docs/evaluation.md, "Current figures").
 
     Being the same for every question in one language, these tokens are
     evaluated once per language and kept in llama.cpp's KV cache (and on

@@ -9,7 +9,7 @@ the likeliest token alone against the grammar and applies the grammar to the
 whole vocabulary only when that token is rejected. The tokens chosen are the
 same as with the grammar in the chain (the argmax over allowed tokens either
 way); only the time differs (decode speed 0.61 of unconstrained llama.cpp's
-with the grammar in the chain, see README "Benchmark").
+with the grammar in the chain, see docs/performance.md).
 
 It is a llama-cpp-python logits processor, so it runs inside
 ``Llama.create_completion`` with its prompt caching, streaming and stopping.

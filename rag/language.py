@@ -37,7 +37,7 @@ ANSWER_LANGUAGES = ("en", "da", "no", "de")
 # detector answers when it is all but certain, and the full one loads (once,
 # on first need) for the rest. The bar was chosen on dev's 168 questions: at
 # 0.995 the quick detector decided 118 of them and agreed with the full one
-# on every one (at 0.99, 121 and one disagreement). README, "Start-up".
+# on every one (at 0.99, 121 and one disagreement). docs/performance.md, "Start-up".
 QUICK_CONFIDENCE = 0.995
 
 _full_lock = threading.Lock()

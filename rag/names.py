@@ -6,7 +6,7 @@ retrieval can put that language's sentences first; country names
 ("Deutschland") are told apart from language names ("deutschen").
 (A gate that refused questions naming something the corpus never mentions
 lived here; it refused more answerable test questions than unanswerable
-ones and was removed: README, "Rules that remain".)
+ones and was removed: docs/evaluation.md, "Rules that remain".)
 """
 
 from __future__ import annotations

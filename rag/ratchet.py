@@ -11,7 +11,7 @@ Levels are kept per CPU class because llama.cpp computes with other float
 sums on other instruction sets, and the 1.5B model's first-token
 log-probabilities near the abstention threshold move with them: the same
 code gave test false refusals 0.109 on an AVX-512 Xeon and 0.156 on an
-AVX2 EPYC (README, "Current figures"), so one set of levels either failed
+AVX2 EPYC (docs/evaluation.md, "Current figures"), so one set of levels either failed
 unchanged code on one CPU or held the other to nothing. A CPU class with no
 levels of its own is held to the most lenient level any class recorded.
 

@@ -12,7 +12,7 @@ a sample of up to 256 sentences per language). On dev's 114 answerable questions
 expected fact was first for 0.719 of them instead of 0.588, and among the
 four shown for 0.860 instead of 0.789 (against the per-language quota it
 replaced, which reserved the first slots for each language's best two
-sentences; with centring the quota lost test items and was removed: README
+sentences; with centring the quota lost test items and was removed: docs/evaluation.md
 "Rules that remain"). A one-language store is ranked as before.
 
 The answer-type bonus (``rag.answer_type``: a "how long" question favours

@@ -3,8 +3,8 @@
 Every check only ever turns an answer into a refusal, never into another
 answer, so the evaluation can measure each one by switching it off
 (``ragbot eval --ablation``) from a single run. A check stays only while
-it raises precision on dev at a coverage cost the README's table states
-(README, "Rules that remain").
+it raises precision on dev at a coverage cost the table in docs/evaluation.md states
+(docs/evaluation.md, "Rules that remain").
 
 The cited sentences are the only support: a fact the question itself
 supplies ("given that 9999 were killed, ...") is not evidence for it.
@@ -201,7 +201,7 @@ def _unsupported_numbers(text: str, cited: list[StoredSentence], asked: str) -> 
     The language only decides how number words, weekdays and months are
     read, so when every language the detector can return reads the answer
     alike (digits only, say) the result is the same without detecting it.
-    That spares a new process lingua's full models (README, "Start-up").
+    That spares a new process lingua's full models (docs/performance.md, "Start-up").
 
     >>> s = StoredSentence("i", "a.txt", 0, 1, "34 soldiers were killed.", "en", "", "", 0)
     >>> _unsupported_numbers("35 soldiers were killed [1].", [s], "en")

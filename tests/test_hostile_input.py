@@ -1,4 +1,4 @@
-"""Hostile input and faults (README, "Reliability"): nothing hangs or grows,
+"""Hostile input and faults (docs/operations.md, "Reliability"): nothing hangs or grows,
 a batch never loses answers, no secret or control character reaches the
 output, and every fault is one specific `error:` line."""
 

@@ -43,7 +43,7 @@ llama_cpp.Llama(model_path=sys.argv[1], n_ctx=int(sys.argv[2]), n_threads=int(sy
 
 # Engine.load's steps, the same functions in the same order (keep the two in
 # step), timed one after another in a new process: the engine overlaps the
-# chat model with the rest (README, "Start-up"), so the cold start itself
+# chat model with the rest (docs/performance.md, "Start-up"), so the cold start itself
 # cannot say what each step costs.
 _STEPS = """
 import json, time

@@ -1,4 +1,4 @@
-"""BENCHMARKS.md from a bench report: the ratios first, then the absolute figures."""
+"""docs/benchmarks.md from a bench report: the ratios first, then the absolute figures."""
 
 from __future__ import annotations
 
@@ -96,13 +96,13 @@ def _table(header: tuple[str, str, str], rows: list[tuple[str, str, str]]) -> li
 
 
 def bench_markdown(report: dict, command: str) -> str:
-    """The BENCHMARKS.md page: ratios, absolute figures with the CPU named, the baseline."""
+    """The docs/benchmarks.md page: ratios, absolute figures with the CPU named, the baseline."""
     machine_info, models, baseline = report["machine"], report["models"], report.get("baseline") or {}
     flags = " ".join(machine_info.get("cpu_flags", [])) or "none"
     lines = [
         "# Benchmarks",
         "",
-        "Written by `ragbot bench --markdown BENCHMARKS.md` (`make bench`); re-run it when the figures change.",
+        "Written by `ragbot bench --markdown docs/benchmarks.md` (`make bench`); re-run it when the figures change.",
         "Absolute times differ threefold between CPUs of the same size, so each figure is first a ratio to",
         "what llama.cpp or the embedding model alone takes for the same work, measured in the same run",
         "(see `rag/bench/__init__.py`). Answers: gold questions through the real engine; llama.cpp alone:",
