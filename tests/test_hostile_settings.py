@@ -96,6 +96,8 @@ def test_json_answers_before_a_native_abort_stay_whole(tmp_path: Path) -> None:
     script = NATIVE_ABORT.replace(
         "rag.engine.Engine.load = staticmethod(load)",
         "class Fake:\n"
+        "    def calibration_warnings(self):\n"
+        "        return []\n"
         "    def ask(self, question, history=None):\n"
         "        if question == 'crash':\n"
         "            load(None)\n"
