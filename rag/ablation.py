@@ -10,6 +10,7 @@ doubt threshold.
 
 from __future__ import annotations
 
+from rag.confirm import RULE as UNCONFIRMED
 from rag.evaluate import ItemResult, score_item, summarise
 
 
@@ -31,7 +32,6 @@ def without_rules(
     from dataclasses import replace
 
     from rag.answer import refusal_text
-    from rag.confirm import RULE as UNCONFIRMED
 
     rescored = []
     for result in results:
@@ -81,5 +81,5 @@ def ablation(results: list[ItemResult], rules: list[str]) -> dict[str, dict[str,
     rows = {"all rules": summarise(without_rules(results))}
     for rule in rules:
         rows[f"without {rule}"] = summarise(without_rules(results, frozenset([rule])))
-    rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain", "unconfirmed"}))
+    rows["no rule at all"] = summarise(without_rules(results, frozenset(rules) | {"abstain", UNCONFIRMED}))
     return {name: {f: figures[f] for f in ABLATION_FIGURES} for name, figures in rows.items()}

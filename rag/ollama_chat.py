@@ -12,6 +12,13 @@ from rag.llm import Message
 TOP_LOGPROBS = 20  # alternatives asked for at the one token read
 
 
+def alternatives(entry) -> dict[str, float]:
+    """One token's log-probabilities as Ollama reports them: the token and its top alternatives, by text."""
+    shown = {alternative.token.strip(): alternative.logprob for alternative in entry.top_logprobs or []}
+    shown.setdefault(entry.token.strip(), entry.logprob)
+    return shown
+
+
 def first_token_doubt(logprobs, accept: Sequence[str], reject: Sequence[str]) -> float | None:
     """log P(a reject word) − log P(an accept word) at the first generated token, from
     Ollama's ``logprobs`` entries (None when there are none).
@@ -25,10 +32,7 @@ def first_token_doubt(logprobs, accept: Sequence[str], reject: Sequence[str]) ->
     """
     if not logprobs:
         return None
-    first = logprobs[0]
-    shown = {first.token.strip(): first.logprob}
-    for alternative in first.top_logprobs or []:
-        shown.setdefault(alternative.token.strip(), alternative.logprob)
+    shown = alternatives(logprobs[0])
     floor = min(shown.values())
 
     def likeliest(words: Sequence[str]) -> float | None:
@@ -62,8 +66,7 @@ class NumberDoubt:
     def feed(self, logprobs) -> None:
         for entry in logprobs or []:
             if self.score is None and "[" in self.text and entry.token.strip()[:1].isdigit():
-                shown = {a.token.strip(): a.logprob for a in entry.top_logprobs or []}
-                shown.setdefault(entry.token.strip(), entry.logprob)
+                shown = alternatives(entry)
                 floor = min(shown.values())
                 best = max(shown.get(n, floor) for n in self.numbers[1:])
                 self.score = shown.get("0", floor) - best

@@ -29,7 +29,8 @@ smallest bonus that fixed the gold items it was chosen on.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
@@ -178,6 +179,18 @@ class DenseHit:
     score: float  # the similarity with its language's shift taken out: what ranks
 
 
+@contextmanager
+def _replaced_index() -> Iterator[None]:
+    """Chroma's "no such collection" as IndexReplaced: ``ingest --rebuild`` swapped a new
+    collection in and deleted the one this process opened (the engine reopens the store)."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        yield
+    except NotFoundError:
+        raise IndexReplaced("the index was rebuilt while this process was reading it") from None
+
+
 class ChromaDense:
     """The sentences nearest the question's embedding, straight from Chroma.
 
@@ -218,14 +231,10 @@ class ChromaDense:
 
     def similarity(self, sentence: StoredSentence, others: Sequence[StoredSentence]) -> list[float]:
         """The cosine of ``sentence``'s stored e5 vector with each of ``others``'."""
-        from chromadb.errors import NotFoundError
-
         if not others:
             return []
-        try:
+        with _replaced_index():
             rows = self._collection.get(ids=[sentence.id, *(o.id for o in others)], include=["embeddings"])
-        except NotFoundError:
-            raise IndexReplaced("the index was rebuilt while this process was reading it") from None
         vectors = {id_: np.asarray(v, dtype=float) for id_, v in zip(rows["ids"], rows["embeddings"])}
         unit = {id_: v / (np.linalg.norm(v) or 1.0) for id_, v in vectors.items()}
         if sentence.id not in unit:
@@ -233,15 +242,10 @@ class ChromaDense:
         return [float(unit[sentence.id] @ unit[o.id]) if o.id in unit else 0.0 for o in others]
 
     def _query(self, vector: list[float], where: dict | None, n_results: int) -> list[tuple[StoredSentence, float]]:
-        from chromadb.errors import NotFoundError
-
-        try:
+        with _replaced_index():
             found = self._collection.query(
                 query_embeddings=[vector], n_results=n_results, where=where, include=["distances"]
             )
-        except NotFoundError:
-            # ``ingest --rebuild`` swapped a new collection in and deleted this one
-            raise IndexReplaced("the index was rebuilt while this process was reading it") from None
         ids, distances = found["ids"][0], found["distances"][0]
         fetched: dict[str, StoredSentence] = {}
         missing = [id_ for id_ in ids if id_ not in self._known]  # stored since the sentences were read

@@ -161,8 +161,9 @@ class _Table:
         import numpy as np
 
         from rag.ablation import without_rules
+        from rag.confirm import RULE as UNCONFIRMED
 
-        others = without_rules(list(results), frozenset({"abstain", "unconfirmed"}))
+        others = without_rules(list(results), frozenset({"abstain", UNCONFIRMED}))
         self.open = np.array([_answered(r) for r in others], dtype=bool)
         self.right = np.array([_right(r) for r in others], dtype=bool)
         self.answerable = np.array([r.item.answerable for r in results], dtype=bool)
