@@ -46,8 +46,12 @@ def _unreachable(settings: Settings) -> BackendUnavailable:
 
 
 def ollama_url(settings: Settings) -> str:
-    """The configured Ollama URL, or ConfigError when it is malformed."""
-    return server_url(settings.ollama_host, "OLLAMA_HOST")
+    """The configured Ollama URL, or ConfigError naming the variable that set it when it is malformed."""
+    setting = next(
+        (name for name in ("OLLAMA_HOST", "RAGBOT_OLLAMA_HOST") if os.environ.get(name) == settings.ollama_host),
+        "OLLAMA_HOST",
+    )
+    return server_url(settings.ollama_host, setting)
 
 
 def client_timeout(settings: Settings, read_s: float) -> httpx.Timeout:

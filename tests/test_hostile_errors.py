@@ -118,6 +118,12 @@ def test_a_malformed_ollama_host_is_one_line_with_credentials_masked(tmp_path: P
     assert "OLLAMAPW" not in result.stderr + result.stdout
 
 
+def test_the_error_names_the_variable_the_user_set(tmp_path: Path) -> None:
+    env = {"RAGBOT_OLLAMA_HOST": "http://:11434", "RAGBOT_EMBEDDING_BACKEND": "ollama"}
+    result = run("ingest", str(SEEDS), "--storage", str(tmp_path / "s"), env=env)
+    assert_one_line_error(result, "RAGBOT_OLLAMA_HOST is not a server URL (no host")
+
+
 def test_a_malformed_chroma_url_is_one_line_with_credentials_masked() -> None:
     result = run("ingest", str(SEEDS), env={"RAGBOT_CHROMA_URL": "http://admin:CHROMAPW@chroma:port"})
     assert_one_line_error(result, "RAGBOT_CHROMA_URL is not a server URL (Port could not be cast to integer")
