@@ -83,8 +83,10 @@ _ASKS = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in _QUESTION_WORD
 # A question for a person or a place: who, whom, whose, where, possibly after
 # a preposition ("By whom", "Von wem"); "hvor" only where it does not begin
 # "how many / how long / how old" in Danish and Norwegian.
+_WHO = r"(?:\w+\s+)?(?:who|whom|whose|wer|wen|wem|wessen|hvem|hvis)"
+_ASKS_WHO = re.compile(rf"^{_WHO}\b", re.IGNORECASE)
 _ASKS_WHO_OR_WHERE = re.compile(
-    r"^(?:(?:\w+\s+)?(?:who|whom|whose|wer|wen|wem|wessen|hvem|hvis)"
+    rf"^(?:{_WHO}"
     r"|(?:where|wo|hvor)(?!\s+(?:mange|meget|mye|længe|lenge|gammel|gamle|tit|ofte|stor|store|langt|lang|høy|høj)\b))\b",
     re.IGNORECASE,
 )
@@ -97,6 +99,16 @@ def asks_who_or_where(question: str) -> bool:
     [True, True, False, False]
     """
     return bool(_ASKS_WHO_OR_WHERE.match(question.strip()))
+
+
+def asks_who(question: str) -> bool:
+    """Whether ``question`` asks for a person (or a body acting as one: a
+    ministry, an agency, a country), not a place.
+
+    >>> [asks_who(q) for q in ("Von wem ging die Initiative aus?", "Hvem inviterede ham?", "Hvor mødtes de?")]
+    [True, True, False]
+    """
+    return bool(_ASKS_WHO.match(question.strip()))
 
 
 def _patterns(language: str) -> dict[AnswerType, re.Pattern[str]]:

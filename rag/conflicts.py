@@ -1,33 +1,42 @@
 """The conflict stage: when the articles disagree on the asked fact, show the disagreement.
 
 In a news archive sources disagree all the time: a count corrected the next
-day, another agency's figure, a rival claim. A small model then picks one
-side and cites it, and the reader never learns there was another. So a
-draft answering a how-many, how-long or when question is checked against
-the sentences retrieved for the question, beyond the four it was shown:
+day, another agency's figure, a rival claim of who did what. A small model
+then picks one side and cites it, and the reader never learns there was
+another. So a draft answering a how-many, how-long, when or who question
+is checked against the sentences retrieved for the question, beyond the
+four it was shown. The asked fact's **values** are numbers, durations and
+dates (:func:`rag.numerals.numbers_in`) for the first three, and names
+(:func:`rag.words.name_units`, the question's own names apart) for "who":
 
-- the **supporting** sentences are the cited ones that hold a number of the
-  answer's (numbers, durations and dates alike, :func:`rag.numerals.numbers_in`);
-- a sentence **disagrees** when it comes from another file, has something of
-  the asked kind (:func:`rag.answer_type.holds`), shares none of the
-  answer's numbers (the question's own numbers apart: "on March 1" names
-  the event), and states the same fact: its e5 vector is within
-  :data:`SAME_FACT_SIMILARITY` of the supporting sentence's (a restatement,
-  in any language), or it is about the question wherever the supporting
-  sentence is: it holds every one of the question's content words that the
-  supporting sentences hold (:func:`rag.words.held_by`, so inflections and
-  spellings count), those being at least two and half of the question's.
+- the **supporting** sentences are the cited ones that hold a value of the
+  answer's;
+- a sentence **disagrees** when it comes from another file, holds a value
+  of the asked kind (for numbers, :func:`rag.answer_type.holds` as well),
+  shares none of the answer's values (the question's own numbers and
+  names apart: "on March 1" names the event, "Erdogan" the person asked
+  about), and states the same fact: its e5 vector is within
+  :data:`SAME_FACT_SIMILARITY` of the supporting sentence's (a
+  restatement, in any language), or it is about the question wherever the
+  supporting sentence is: it holds every one of the question's content
+  words that the supporting sentences hold (:func:`rag.words.held_by`, so
+  inflections and spellings count), those being at least two and half of
+  the question's.
 
-Two near-copies of one article saying the same number never disagree; a
+Two near-copies of one article saying the same value never disagree; a
 sentence about another event in the same story holds fewer of the
 question's words ("Turkey killed 19 Syrian soldiers" against a question on
-the 34 Turkish soldiers killed in an air strike) and is left alone.
+the 34 Turkish soldiers killed in an air strike) and is left alone. Names
+are compared in every spelling and a country in every language
+(:func:`rag.words.held_by`: "Lawrow" is "Lavrov", "Tyrkiet" is "Turkey"),
+so one person named twice is one value; a title without a name
+("the foreign minister") has no value and is not compared.
 
 A draft with a disagreeing sentence is refused (rule ``conflicting_sources``)
 with a text saying that the articles disagree, and the refusal shows the
 supporting sentence and the disagreeing ones, each with its file and
-offsets, so the reader sees which file says what. Name conflicts ("who
-invited him") are not detected: names have no such test of sameness.
+offsets, so the reader sees which file says what. Places ("where") are not
+compared: "the Kremlin" and "Moscow" are one place in two names.
 
 >>> s = lambda source, text: StoredSentence(text, source, 0, len(text), text, "en", "", "", 0)
 >>> ours = s("a.txt", "34 Turkish soldiers were killed in the air strike.")
@@ -36,17 +45,22 @@ invited him") are not detected: names have no such test of sameness.
 >>> [x.source for x in conflict("34 soldiers were killed.", [ours], [ours, theirs, other],
 ...                             "How many Turkish soldiers were killed in the air strike?", "en")]
 ['a.txt', 'b.txt']
+>>> host = s("a.txt", "Putin invited Erdogan to Russia, the Kremlin said.")
+>>> rival = s("b.txt", "Erdogan was invited to Russia by Sergei Lavrov.")
+>>> [x.source for x in conflict("Putin invited him.", [host], [host, rival], "Who invited Erdogan to Russia?", "en")]
+['a.txt', 'b.txt']
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from rag.answer_type import answer_type, holds
+from rag.answer_type import AnswerType, answer_type, asks_who, holds
 from rag.language import question_language
+from rag.names import is_language_name
 from rag.numerals import numbers_in
 from rag.store import StoredSentence
-from rag.words import content_words, held_by
+from rag.words import content_words, held_by, name_units, words
 
 RULE = "conflicting_sources"
 # Sentences looked at beyond the evidence: retrieval's ranking, best first.
@@ -64,6 +78,50 @@ MIN_SHARED = 2
 SAME_FACT_SIMILARITY = 0.92
 # Disagreeing sentences shown with the supporting one (the refusal's passages).
 SHOWN = 3
+
+
+class _Numbers:
+    """Numbers, durations and dates as values: language-neutral tokens, equal or not."""
+
+    def __init__(self, kind: AnswerType, question: str, language: str) -> None:
+        self.kind = kind
+        # the question's own numbers ("on March 1") are the event's, not the answer's value
+        self.given = numbers_in(question, language)
+
+    def of(self, text: str, language: str, sentence: bool = True) -> frozenset[str]:
+        if sentence and not holds(text, self.kind, language):
+            return frozenset()
+        return frozenset(numbers_in(text, language) - self.given)
+
+    def shared(self, ours: frozenset[str], theirs: frozenset[str]) -> bool:
+        return bool(ours & theirs)
+
+
+class _Names:
+    """Names as values: the words of a text's names (:func:`rag.words.name_units`)
+    but those of a name the question holds and of languages, compared in every spelling.
+
+    >>> sorted(_Names("Who invited Erdogan?").of("Putin invited Recep Tayyip Erdogan in Danish.", "en"))
+    ['Putin']
+    """
+
+    def __init__(self, question: str) -> None:
+        self.question = question
+
+    def of(self, text: str, language: str, sentence: bool = True) -> frozenset[str]:
+        # a name one of whose words the question holds is the question's ("Vladimir Putin")
+        units = [words(" ".join(unit)) for unit in name_units(text, language)]
+        return frozenset(
+            word
+            for unit in units
+            if not any(held_by(word, [self.question]) for word in unit)
+            for word in unit
+            if not is_language_name(word)
+        )
+
+    def shared(self, ours: frozenset[str], theirs: frozenset[str]) -> bool:
+        # held_by: a country is one value in every language ("Tyrkiet", "Turkey")
+        return any(held_by(word, [" ".join(theirs)]) for word in ours)
 
 
 def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
@@ -92,12 +150,17 @@ def conflict(
     the words differ.
     """
     kind = answer_type(question)
-    # the question's own numbers ("on March 1") are the event's, not the answer's value
-    given = numbers_in(question, language)
-    stated = numbers_in(answer, language) - given
-    if kind is None or not stated:
+    values: _Numbers | _Names
+    if kind is not None:
+        values = _Numbers(kind, question, language)
+    elif asks_who(question):
+        values = _Names(question)
+    else:
         return []
-    supporting = [s for s in cited if numbers_in(s.text, s.language) & stated]
+    stated = values.of(answer, language, sentence=False)
+    if not stated:
+        return []
+    supporting = [s for s in cited if values.shared(values.of(s.text, s.language, sentence=False), stated)]
     if not supporting:
         return []
     files = {s.source for s in supporting}
@@ -105,20 +168,19 @@ def conflict(
         sentence
         for sentence in candidates
         if sentence.source not in files
-        and holds(sentence.text, kind, sentence.language)
-        and (values := numbers_in(sentence.text, sentence.language) - given)
-        and not values & stated
+        and (theirs := values.of(sentence.text, sentence.language))
+        and not values.shared(theirs, stated)
     ]
     if not other_values:
         return []
     topic = sorted(set(content_words(question, question_language(question))))
     # the question's words every supporting sentence holds: a disagreeing one holds them all too
     bar = frozenset.intersection(*(_on_topic(topic, s) for s in supporting))
-    comparable = len(bar) >= max(MIN_SHARED, len(topic) / 2)  # else barely about the question itself
+    needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
     close = similarity(supporting[0], other_values) if similarity else [0.0] * len(other_values)
     found: dict[str, StoredSentence] = {}
     for sentence, cosine in zip(other_values, close):
-        same_fact = cosine >= SAME_FACT_SIMILARITY or (comparable and bar <= _on_topic(topic, sentence))
+        same_fact = cosine >= SAME_FACT_SIMILARITY or (len(bar) >= needed and bar <= _on_topic(topic, sentence))
         if same_fact and sentence.source not in found:
             found[sentence.source] = sentence
     if not found:

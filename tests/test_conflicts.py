@@ -1,9 +1,12 @@
 """Conflicting sources (rag/conflicts.py): when files disagree on the asked fact, the
 reader sees which file says what instead of one side stated as fact.
 
-The store holds the seeds plus the articles in tests/data/conflicts/: two that
-contradict a seed (another toll, another duration) and one near-copy that
-repeats a seed's number. The model is scripted to cite the seed's sentence;
+The store holds the seeds plus the articles in tests/data/conflicts/: four that
+contradict a seed (another toll, another duration, another person, and in
+Norwegian another country as the actor) and one near-copy that repeats a
+seed's number. The Norwegian one is a disagreement the stage misses (across
+languages, in other words: evals/conflicts/measure.py counts it); it is in
+the store as one more article the others must not be confused with. The model is scripted to cite the seed's sentence;
 the held-out contradictions in evals/conflicts/heldout/ are not used here.
 """
 
@@ -40,19 +43,22 @@ def ask(storage: Path, nano_e5, chat: ScriptedChat, question: str):
 
 
 @pytest.mark.parametrize(
-    ("question", "cited", "answer", "planted"),
+    ("question", "cited", "answer", "planted", "language"),
     [
         ("How many Turkish soldiers were killed in the air strike blamed on Syria?", "killing of 34",
-         "34 Turkish soldiers were killed.", "revised_toll.txt"),
+         "34 Turkish soldiers were killed.", "revised_toll.txt", "en"),
         ("How long did the talks between Putin and Erdogan in Moscow last?", "about three hours",
-         "The talks lasted about three hours.", "short_talks.txt"),
+         "The talks lasted about three hours.", "short_talks.txt", "en"),
+        # names: another person said it
+        ("Who called the talks in Moscow effective?", "calling the talks",
+         "Putin called the talks effective.", "effective_talks.txt", "en"),
     ],
 )
 def test_a_disagreement_is_shown_with_which_file_says_what(
-    planted_store: Path, nano_e5, question: str, cited: str, answer: str, planted: str
+    planted_store: Path, nano_e5, question: str, cited: str, answer: str, planted: str, language: str
 ) -> None:
     result = ask(planted_store, nano_e5, ScriptedChat(citing(cited, answer)), question)
-    assert result.refused and result.answer == DISAGREEMENTS["en"] and result.citations == []
+    assert result.refused and result.answer == DISAGREEMENTS[language] and result.citations == []
     shown = {passage.source: passage.quote for passage in result.related}
     assert planted in shown and any(cited in quote for quote in shown.values())  # both sides, each with its file
     assert len(shown) == len(result.related)  # one passage per file
@@ -80,7 +86,21 @@ def test_a_near_copy_saying_the_same_is_no_conflict(tmp_path: Path, nano_e5) -> 
     assert engine.last_decision.fired == []
 
 
-def test_a_question_of_no_countable_kind_is_not_checked(planted_store: Path, nano_e5) -> None:
-    chat = ScriptedChat(citing("Kremlin aide", "A Kremlin aide described the meeting as businesslike."))
-    result = ask(planted_store, nano_e5, chat, "Who described the meeting between the presidents as businesslike?")
-    assert not result.refused
+@pytest.mark.parametrize(
+    ("question", "cited", "answer"),
+    [
+        # one file says who: nothing to disagree with
+        ("Who described the meeting between the presidents as businesslike?", "Kremlin aide",
+         "A Kremlin aide described the meeting as businesslike."),
+        # the same person in another spelling and language is one value, not two
+        ("Who invited Erdogan to Russia?", "Putin har i samme", "Putin invited him."),
+        # places are not compared: "the Kremlin" and "Moscow" name one place
+        ("Where did Putin and Erdogan hold their talks?", "The talks in Moscow between", "In Moscow."),
+    ],
+)
+def test_no_disagreement_where_the_files_agree_or_are_not_compared(
+    planted_store: Path, nano_e5, question: str, cited: str, answer: str
+) -> None:
+    engine = Engine(Settings(storage_dir=planted_store), ScriptedChat(citing(cited, answer)), nano_e5)
+    engine.ask(question)
+    assert "conflicting_sources" not in engine.last_decision.fired

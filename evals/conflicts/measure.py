@@ -8,7 +8,9 @@ question and a summary per set ("tests": the contradictions the tests use;
 while the stage was built; "heldout2": written afterwards by a helper session
 from the seeds alone, frozen by SHA256SUMS, and run once; "heldout3": the
 same, written for the similarity test of the conflict stage, four of six
-across languages, run once).
+across languages, run once; "heldout4": the same, six of eight on who did
+something, frozen before the name comparison was measured, run once).
+``--sets`` asks only some sets' questions (the store holds every article).
 
     .venv/bin/python evals/conflicts/measure.py [--store DIR]
 
@@ -27,6 +29,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).parent
+# every planted set's folder; the first one's questions are in HERE/questions.jsonl
+HELDOUT = (HERE / "heldout", HERE / "heldout2", HERE / "heldout3", HERE / "heldout4")
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:
@@ -48,6 +53,7 @@ def outcome(answer, seed: list[str], planted: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=None, help="store directory (default: a temporary one)")
+    parser.add_argument("--sets", default="", help="comma-separated sets to ask (default: all)")
     args = parser.parse_args()
     from rag.config import load_settings
     from rag.engine import Engine
@@ -57,18 +63,20 @@ def main() -> None:
     corpus = store / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     here = Path(__file__).parent
-    for folder in (REPO / "seeds", REPO / "tests/data/conflicts", here / "heldout", here / "heldout2", here / "heldout3"):
+    for folder in (REPO / "seeds", REPO / "tests/data/conflicts", *HELDOUT):
         for path in folder.glob("*.txt"):
             shutil.copy(path, corpus)
     settings = load_settings().model_copy(update={"storage_dir": store})
     ingest(settings, corpus)
     engine = Engine.load(settings)
     counts: dict[str, dict[str, int]] = {}
-    lines = [line for path in (here / "questions.jsonl", here / "heldout2" / "questions.jsonl",
-                               here / "heldout3" / "questions.jsonl")
+    lines = [line for path in (here / "questions.jsonl", *(folder / "questions.jsonl" for folder in HELDOUT[1:]))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    wanted = set(filter(None, args.sets.split(",")))
     for line in lines:
         item = json.loads(line)
+        if wanted and item["set"] not in wanted:
+            continue
         answer = engine.ask(item["question"])
         kind = outcome(answer, item["seed"], item["planted"])
         counts.setdefault(item["set"], {}).setdefault(kind, 0)

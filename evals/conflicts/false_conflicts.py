@@ -1,0 +1,59 @@
+"""False conflicts on the seeds: which drafts of a saved evaluation run the conflict stage refuses.
+
+The seeds hold no planted contradiction, so every draft the stage refuses
+there is a candidate false conflict (two events of one story taken for one
+fact, or one person named twice taken for two). This re-runs retrieval and
+the current conflict stage (rag/conflicts.py) over the drafts of a run saved
+with ``ragbot eval --save-results FILE`` (no model is called), and prints
+each draft the stage refuses, whether it was right, and whether another rule
+had refused it already.
+
+    .venv/bin/python evals/conflicts/false_conflicts.py RESULTS.pkl [--storage DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--storage", type=Path, default=None, help="the store the run used (default: the configured one)")
+    args = parser.parse_args()
+    from rag.conflicts import CANDIDATES, RULE, conflict
+    from rag.config import load_settings
+    from rag.embeddings import build_embedding
+    from rag.engine import Engine
+    from rag.evaluate import load_results
+
+    settings = load_settings()
+    if args.storage is not None:
+        settings = settings.model_copy(update={"storage_dir": args.storage})
+    retriever = Engine(settings, None, build_embedding(settings)).retriever  # retrieval only: no chat model
+    for split, results in load_results(args.results).items():
+        fired = {"answered_right": 0, "answered_wrong": 0, "already_refused": 0}
+        for result in results:
+            decision = result.decision
+            if decision is None or not decision.draft_text or not decision.draft_citations:
+                continue
+            question = result.item.question
+            ranked = retriever.retrieve(question).sentences
+            places = {(c.source, c.start) for c in decision.draft_citations}
+            cited = [s for s in ranked if (s.source, s.start) in places]
+            found = conflict(decision.draft_text, cited, ranked[:CANDIDATES], question,
+                             result.answer.language, retriever.similarity)
+            if not found:
+                continue
+            other_rules = [rule for rule in decision.fired if rule != RULE]
+            kind = "already_refused" if other_rules else "answered_right" if result.correct else "answered_wrong"
+            fired[kind] += 1
+            print(f"{split:5} {kind:15} {question}\n      draft: {decision.draft_text[:100]!r}")
+            for sentence in found:
+                print(f"      {sentence.source[:26]:26} {sentence.text[:100]!r}")
+        print(f"{split}: the conflict stage refuses {sum(fired.values())} drafts: {fired}")
+
+
+if __name__ == "__main__":
+    main()
