@@ -340,12 +340,13 @@ def breakdown(results: list[ItemResult], key: str) -> dict[str, dict[str, float]
     }
 
 
-def corpus_texts_of(corpus_dir: Path) -> dict[str, str]:
-    """Every ingestible file's text by source name (skipped files are left out)."""
+def corpus_texts_of(corpus_dir: Path, encoding: str | None = None) -> dict[str, str]:
+    """Every ingestible file's text by source name (skipped files are left out),
+    decoded as ingestion decodes it (``encoding``: the ``corpus_encoding`` setting)."""
     texts = {}
     for file in find_files([corpus_dir])[0]:
         try:
-            texts[file.source] = read_document(file, max_bytes=2**62).text
+            texts[file.source] = read_document(file, max_bytes=2**62, encoding=encoding).text
         except SkipFile:
             continue
     return texts
@@ -364,7 +365,8 @@ def run_gold(
     check compares quotes against the same text their offsets point into.
     ``on_token`` receives the streamed draft, as in the chat and Discord.
     """
-    corpus_texts = corpus_texts_of(corpus_dir)
+    settings = getattr(engine, "settings", None)
+    corpus_texts = corpus_texts_of(corpus_dir, getattr(settings, "corpus_encoding", None))
     if hasattr(engine, "retriever"):  # the baseline has no steps to record
         engine.retriever.record_steps = True
     if hasattr(engine, "explain"):  # keep every rule's verdict for --ablation

@@ -14,6 +14,7 @@ import pytest
 
 from rag.corpus import read_article
 from rag.documents import SkipFile, SourceFile, decode, read_document
+from rag.evaluate import corpus_texts_of
 
 from .conftest import SEEDS
 from .test_cli import assert_one_line_error, run
@@ -68,6 +69,8 @@ def test_a_forced_encoding_is_used_for_every_file_and_reported(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["encodings"] == {"mac.txt": "mac-roman", "seed.txt": "mac-roman"}
     assert read_document(SourceFile(corpus / "mac.txt", "mac.txt", ""), 10**6, "mac-roman").text == text
+    # the evaluation checks quotes against the text as ingestion decoded it
+    assert corpus_texts_of(corpus, "mac-roman")["mac.txt"] == text
 
 
 def test_a_file_the_forced_encoding_cannot_decode_is_skipped_with_the_reason(tmp_path: Path) -> None:
