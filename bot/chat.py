@@ -31,7 +31,7 @@ from rag.errors import InvalidQuestion
 from rag.language import LANGUAGE_NAMES
 
 HELP = """Commands:
-  /sources      the citations of the last answer, in full
+  /sources      the citations of the last answer (or a refusal's passages), in full
   /reset        forget the conversation (follow-ups start afresh)
   /lang CODE    answer in CODE (en, da, no, de); /lang auto: the question's language
   /help         this text
@@ -116,7 +116,8 @@ class ChatSession:
             self.history.clear()
             self.console.print("Conversation forgotten.", style="dim")
         elif name == "/sources":
-            if self.last is None or not self.last.citations:
+            # after a refusal: the nearest passages it showed, with their offsets
+            if self.last is None or not (self.last.citations or self.last.related):
                 self.console.print("No citations yet.", style="dim")
             else:
                 self.console.print(render_answer(self.last, full=True))

@@ -66,6 +66,16 @@ def test_slash_commands(line: str, expected: str) -> None:
     assert session.handle("/quit") is False
 
 
+def test_sources_after_a_refusal_shows_its_passages_in_full() -> None:
+    console = Console(width=100, color_system=None)
+    session = ChatSession(_NoEngine(), console)
+    session.last = Answer("q", "The sources don't say.", True, "en",
+                          related=[Citation("a.txt", "The talks were held in Moscow.", 40, 70)])
+    with console.capture() as out:
+        session.handle("/sources")
+    assert "The talks were held in Moscow." in out.get() and "characters 40–70" in out.get()
+
+
 @pytest.mark.slow
 def test_chat_in_a_terminal(seeded_store: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAGBOT_MODEL_DIR": str(MODEL_DIR),
