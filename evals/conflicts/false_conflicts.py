@@ -24,14 +24,19 @@ def main() -> None:
     args = parser.parse_args()
     from rag.conflicts import CANDIDATES, RULE, conflict
     from rag.config import load_settings
-    from rag.embeddings import build_embedding
-    from rag.engine import Engine
+    from rag.embeddings import build_embedding, embedding_identity
     from rag.evaluate import load_results
+    from rag.retrieve import HybridRetriever
+    from rag.store import Store
 
     settings = load_settings()
     if args.storage is not None:
         settings = settings.model_copy(update={"storage_dir": args.storage})
-    retriever = Engine(settings, None, build_embedding(settings)).retriever  # retrieval only: no chat model
+    store = Store(settings)  # retrieval only, as the engine sets it up: no chat model
+    collection = store.collection(embedding_identity(settings))
+    retriever = HybridRetriever.from_settings(
+        collection, build_embedding(settings).get_query_embedding, store.read_sentences(collection), settings
+    )
     for split, results in load_results(args.results).items():
         fired = {"answered_right": 0, "answered_wrong": 0, "already_refused": 0}
         for result in results:
