@@ -53,7 +53,8 @@ compared: "the Kremlin" and "Moscow" are one place in two names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from rag.answer_type import AnswerType, answer_type, asks_who, holds
 from rag.language import question_language
@@ -76,6 +77,10 @@ MIN_SHARED = 2
 # value scored 0.938-0.968 in the same language, 0.836-0.879 across
 # languages or in other words (docs/answering.md).
 SAME_FACT_SIMILARITY = 0.92
+# Nearest stored sentences of each supporting one looked at beyond the
+# question's candidates: where many articles cover one event, a restatement
+# of the fact can rank below CANDIDATES for the question.
+NEIGHBOURS = 20
 # Disagreeing sentences shown with the supporting one (the refusal's passages).
 SHOWN = 3
 
@@ -125,11 +130,19 @@ class _Names:
 
 
 def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
-    """The question's content words that ``sentence`` holds in some spelling."""
-    return frozenset(word for word in topic if held_by(word, [sentence.text]))
+    """The question's content words that ``sentence`` or its article's headline
+    holds in some spelling: a sentence is read under its headline, which names
+    what the sentence leaves out ("the talks, which lasted about three hours"
+    under "Erdogan and Putin vow closer co-operation at Moscow talks")."""
+    return frozenset(word for word in topic if held_by(word, [sentence.text, sentence.title]))
 
 
-Similarity = Callable[[StoredSentence, Sequence[StoredSentence]], list[float]]
+class Vectors(Protocol):
+    """The stored e5 vectors, read as :class:`rag.retrieve.HybridRetriever` reads them."""
+
+    def similarity(self, sentence: StoredSentence, others: Sequence[StoredSentence]) -> list[float]: ...
+
+    def neighbours(self, sentence: StoredSentence, k: int) -> list[tuple[StoredSentence, float]]: ...
 
 
 def conflict(
@@ -138,16 +151,19 @@ def conflict(
     candidates: Sequence[StoredSentence],
     question: str,
     language: str,
-    similarity: Similarity | None = None,
+    vectors: Vectors | None = None,
 ) -> list[StoredSentence]:
-    """The supporting sentence followed by the sentences of other files that state
+    """A supporting sentence followed by the sentences of other files that state
     another value of the asked fact (one per file, best ranked first, up to
     SHOWN); empty when no disagreement is seen.
 
-    ``similarity(supporting, candidates)`` gives each candidate's cosine with
-    the supporting sentence (the stored e5 vectors); a candidate at least
-    :data:`SAME_FACT_SIMILARITY` from it is about the same fact even where
-    the words differ.
+    Each supporting sentence is compared in turn with ``candidates`` (the
+    question's retrieval, best first) and with its own :data:`NEIGHBOURS`
+    nearest stored sentences (``vectors``): a restatement of the fact the
+    question's retrieval ranks low ("the talks lasted twenty minutes" among
+    many articles on the same talks) is still the same fact. A candidate
+    within :data:`SAME_FACT_SIMILARITY` of the supporting sentence's stored
+    vector is about the same fact even where the words differ.
     """
     kind = answer_type(question)
     values: _Numbers | _Names
@@ -161,28 +177,27 @@ def conflict(
     if not stated:
         return []
     supporting = [s for s in cited if values.shared(values.of(s.text, s.language, sentence=False), stated)]
-    if not supporting:
-        return []
     files = {s.source for s in supporting}
-    other_values = [
-        sentence
-        for sentence in candidates
-        if sentence.source not in files
-        and (theirs := values.of(sentence.text, sentence.language))
-        and not values.shared(theirs, stated)
-    ]
-    if not other_values:
-        return []
+
+    def other_value(sentence: StoredSentence) -> bool:
+        theirs = values.of(sentence.text, sentence.language)
+        return sentence.source not in files and bool(theirs) and not values.shared(theirs, stated)
+
+    pool = [sentence for sentence in candidates if other_value(sentence)]
     topic = sorted(set(content_words(question, question_language(question))))
-    # the question's words every supporting sentence holds: a disagreeing one holds them all too
-    bar = frozenset.intersection(*(_on_topic(topic, s) for s in supporting))
     needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
-    close = similarity(supporting[0], other_values) if similarity else [0.0] * len(other_values)
-    found: dict[str, StoredSentence] = {}
-    for sentence, cosine in zip(other_values, close):
-        same_fact = cosine >= SAME_FACT_SIMILARITY or (len(bar) >= needed and bar <= _on_topic(topic, sentence))
-        if same_fact and sentence.source not in found:
-            found[sentence.source] = sentence
-    if not found:
-        return []
-    return [supporting[0], *list(found.values())[:SHOWN]]
+    for ours in supporting:
+        # the question's words this sentence holds: a disagreeing one holds them all too
+        bar = _on_topic(topic, ours)
+        pairs = list(zip(pool, vectors.similarity(ours, pool) if vectors and pool else [0.0] * len(pool)))
+        seen = {sentence.id for sentence in pool}
+        near = vectors.neighbours(ours, NEIGHBOURS) if vectors else []
+        pairs += [(sentence, cosine) for sentence, cosine in near if sentence.id not in seen and other_value(sentence)]
+        found: dict[str, StoredSentence] = {}
+        for sentence, cosine in pairs:
+            same_fact = cosine >= SAME_FACT_SIMILARITY or (len(bar) >= needed and bar <= _on_topic(topic, sentence))
+            if same_fact and sentence.source not in found:
+                found[sentence.source] = sentence
+        if found:
+            return [ours, *list(found.values())[:SHOWN]]
+    return []

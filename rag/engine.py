@@ -286,7 +286,7 @@ class Engine:
     ) -> None:
         """The conflict stage (:mod:`rag.conflicts`): other files' sentences stating another value."""
         disagreement = conflict(
-            strip_markers(text), cited, retrieved.sentences[:CANDIDATES], question, language, self.retriever.similarity
+            strip_markers(text), cited, retrieved.sentences[:CANDIDATES], question, language, self.retriever
         )
         if disagreement:
             decision.fired.append(CONFLICT)

@@ -241,6 +241,17 @@ class ChromaDense:
             return [0.0] * len(others)
         return [float(unit[sentence.id] @ unit[o.id]) if o.id in unit else 0.0 for o in others]
 
+    def neighbours(self, sentence: StoredSentence, k: int) -> list[tuple[StoredSentence, float]]:
+        """The ``k`` stored sentences nearest ``sentence``'s stored vector (itself
+        among them), each with its cosine, nearest first."""
+        with _replaced_index():
+            rows = self._collection.get(ids=[sentence.id], include=["embeddings"])
+        if not rows["ids"]:
+            return []
+        vector = [float(x) for x in rows["embeddings"][0]]
+        # the collection's distance is cosine: exp(-distance) = exp(cos - 1)
+        return [(found, 1.0 + math.log(score)) for found, score in self._query(vector, None, k)]
+
     def _query(self, vector: list[float], where: dict | None, n_results: int) -> list[tuple[StoredSentence, float]]:
         with _replaced_index():
             found = self._collection.query(
@@ -333,6 +344,10 @@ class HybridRetriever:
     def similarity(self, sentence: StoredSentence, others: Sequence[StoredSentence]) -> list[float]:
         """The cosine of ``sentence``'s stored vector with each of ``others``' (one read of the store)."""
         return self._dense.similarity(sentence, others)
+
+    def neighbours(self, sentence: StoredSentence, k: int) -> list[tuple[StoredSentence, float]]:
+        """The ``k`` stored sentences nearest ``sentence`` by their stored vectors, with their cosines."""
+        return self._dense.neighbours(sentence, k)
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)

@@ -48,7 +48,7 @@ def main() -> None:
             places = {(c.source, c.start) for c in decision.draft_citations}
             cited = [s for s in ranked if (s.source, s.start) in places]
             found = conflict(decision.draft_text, cited, ranked[:CANDIDATES], question,
-                             result.answer.language, retriever.similarity)
+                             result.answer.language, retriever)
             if not found:
                 continue
             other_rules = [rule for rule in decision.fired if rule != RULE]
