@@ -9,7 +9,10 @@ while the stage was built; "heldout2": written afterwards by a helper session
 from the seeds alone, frozen by SHA256SUMS, and run once; "heldout3": the
 same, written for the similarity test of the conflict stage, four of six
 across languages, run once; "heldout4": the same, six of eight on who did
-something, frozen before the name comparison was measured, run once).
+something, frozen before the name comparison was measured, run once;
+"heldout5": the same, three counts, two durations or dates and three names,
+written while the neighbours and headlines were added, not asked before
+they were chosen, run once).
 ``--sets`` asks only some sets' questions (the store holds every article).
 
     .venv/bin/python evals/conflicts/measure.py [--store DIR]
@@ -31,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = (HERE / "heldout", HERE / "heldout2", HERE / "heldout3", HERE / "heldout4")
+HELDOUT = tuple(HERE / name for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5"))
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:
