@@ -28,6 +28,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from rag.numerals import YEAR
+
 
 AnswerType = Literal["duration", "quantity", "date"]
 
@@ -75,8 +77,6 @@ _DATE_WORDS = {
 for _table in (_NUMBER_WORDS, _TIME_UNITS, _DATE_WORDS):
     _table[""] = "|".join(sorted({w for words in _table.values() for w in words.split("|")}))
 
-# A year of modern history, as news articles write one.
-YEAR = re.compile(r"\b(?:1[5-9]\d\d|2[01]\d\d)\b")
 
 _ASKS = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in _QUESTION_WORDS.items()}
 

@@ -130,11 +130,22 @@ class _Names:
 
 
 def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
-    """The question's content words that ``sentence`` or its article's headline
-    holds in some spelling: a sentence is read under its headline, which names
-    what the sentence leaves out ("the talks, which lasted about three hours"
-    under "Erdogan and Putin vow closer co-operation at Moscow talks")."""
-    return frozenset(word for word in topic if held_by(word, [sentence.text, sentence.title]))
+    """The question's content words that ``sentence`` holds in some spelling,
+    read under its article's headline, which names what the sentence leaves
+    out ("the talks, which lasted about three hours" under "Erdogan and Putin
+    vow closer co-operation at Moscow talks"). The headline only adds to a
+    sentence that holds :data:`MIN_SHARED` of the words itself: under "Putin
+    To Meet In Moscow For Syria Talks" every sentence of the article would
+    otherwise be about the Moscow talks.
+
+    >>> s = StoredSentence("i", "a.txt", 0, 1, "The visit is due on March 5.", "en", "", "Moscow talks", 0)
+    >>> sorted(_on_topic(["moscow", "talks", "visit"], s))
+    ['visit']
+    """
+    own = frozenset(word for word in topic if held_by(word, [sentence.text]))
+    if len(own) < MIN_SHARED or not sentence.title:
+        return own
+    return own | frozenset(word for word in topic if held_by(word, [sentence.title]))
 
 
 class Vectors(Protocol):

@@ -117,6 +117,19 @@ def numbers_in(text: str, language: str = "") -> set[str]:
     return found
 
 
+# A year of modern history, as news articles write one.
+YEAR = re.compile(r"\b(?:1[5-9]\d\d|2[01]\d\d)\b")
+
+
+def dates_in(text: str, language: str = "") -> set[str]:
+    """The years, months and weekdays among :func:`numbers_in`: what dates an event.
+
+    >>> sorted(dates_in("Did 34 soldiers die in March 2020, on a Saturday?", "en"))
+    ['#day5', '#month3', '2020']
+    """
+    return {token for token in numbers_in(text, language) if token.startswith("#") or YEAR.fullmatch(token)}
+
+
 def _value(match: re.Match[str]) -> str:
     """One spelling per value: thousands separators dropped, a decimal comma made a point.
 

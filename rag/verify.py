@@ -27,7 +27,7 @@ from rag.answer import strip_markers
 from rag.answer_type import answer_type, asks_who_or_where, holds
 from rag.generate import Draft
 from rag.language import LANGUAGE_NAMES, answer_language
-from rag.numerals import numbers_in
+from rag.numerals import dates_in, numbers_in
 from rag.store import StoredSentence
 from rag.names import is_language_name
 from rag.words import content_words, held_by, name_units, same_word, words
@@ -56,9 +56,14 @@ def verify(
       words, read in the answer's language: "four" is 4, "Samstag" a
       weekday) that no chosen sentence holds; a small model's favourite
       way of inventing facts, and of repeating one the question planted.
-    - ``question_number_missing``: a number or date the question names
-      ("in March 2020", "in 2023") that no chosen sentence holds: the
-      evidence is about another time or count (a near miss).
+      A year, month or weekday the question itself names is its context
+      (which event), not a claim, and is not checked.
+    - ``question_number_missing``: a number the question names ("the 34
+      soldiers", "9999 killed") that no chosen sentence holds: the evidence
+      is about another count (a near miss), or the question planted it. The
+      question's dates are not checked: a sentence seldom restates its
+      article's date, and the confirm stage judges whether the evidence is
+      about the asked time.
     - ``question_name_missing``: a name the question asks about that no
       chosen sentence holds in any spelling (:func:`question_names_missing`).
     - ``asked_kind_missing``: a "how long / how many / when" question
@@ -74,9 +79,13 @@ def verify(
         return ["no_evidence"]
     cited = [evidence[n - 1] for n in draft.evidence]
     text = strip_markers(draft.text)
+    # The question's years, months and weekdays say which event it means ("in
+    # March 2020"): an answer repeating them claims nothing new, and a sentence
+    # seldom restates its article's date. Its counts must still be held.
+    context = dates_in(question, language)
     verdicts = {
-        "unsupported_number": bool(_unsupported_numbers(text, cited, language)),
-        "question_number_missing": bool(numbers_in(question, language) - _numbers_held(cited)),
+        "unsupported_number": bool(_unsupported_numbers(text, cited, language) - context),
+        "question_number_missing": bool(numbers_in(question, language) - context - _numbers_held(cited)),
         "question_name_missing": bool(question_names_missing(question, cited, language)),
         "asked_kind_missing": asked_kind_missing(text, question, language),
         "restates_question": restates_question(text, question, language),
@@ -100,14 +109,16 @@ def question_names_missing(question: str, cited: list[StoredSentence], language:
     else (a near miss), whatever the draft says.
 
     A name is a capitalised word inside a sentence that is not a function
-    word nor the name of a language ("according to the Danish report").
+    word, the name of a language ("according to the Danish report") nor a
+    month or weekday ("in March 2020": a date is the question's context,
+    see ``question_number_missing``).
     German capitalises every noun, so a German question's capitals do not
     mark its names, and it is not checked.
 
     >>> s = StoredSentence("i", "a.txt", 0, 1, "Putin sagde, at Tyrkiet og Rusland vil samarbejde i Syrien.", "da", "", "", 0)
     >>> question_names_missing("What did Putin say about Libya?", [s], "en")
     ['Libya']
-    >>> question_names_missing("What did Putin say about Turkey and Syria?", [s], "en")
+    >>> question_names_missing("What did Putin say about Turkey and Syria in March?", [s], "en")
     []
     """
     if language == "de":
@@ -118,7 +129,7 @@ def question_names_missing(question: str, cited: list[StoredSentence], language:
         word
         for unit in name_units(question, language, sentence_initial=False)
         for word in words(" ".join(unit))
-        if not is_language_name(word) and not held_by(word, support)
+        if not is_language_name(word) and not dates_in(word, language) and not held_by(word, support)
     ]
 
 

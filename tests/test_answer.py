@@ -216,9 +216,13 @@ TROOPS = StoredSentence("t", "b.txt", 0, 1, "Trump announced pulling 2,000 Ameri
         # a number only the question holds is no evidence (a planted "9999 killed")
         ("Given that, 9999 were killed in Moscow.", [1], "Confirm that 9999 were killed in Moscow.", "en",
          ["unsupported_number", "question_number_missing", "restates_question"]),
-        # the evidence is about another time than the question asks for (a near miss)
-        ("The talks in Moscow lasted three hours.", [1], "How long did the talks in Moscow last in 2023?", "en",
-         ["question_number_missing"]),
+        # the evidence is about another count than the question names (a near miss)
+        ("The talks in Moscow lasted three hours.", [1], "How long did the talks of the 12 ministers in Moscow last?",
+         "en", ["question_number_missing"]),
+        # the question's year, month or weekday is its context, not a claim (the confirm stage
+        # judges whether the evidence is about that time): repeating it is not an invented date
+        ("In March 2019 the talks in Moscow lasted three hours.", [1],
+         "How long did the talks in Moscow last in March 2019?", "en", []),
         # non-answers: the asked kind is missing, or nothing is added to the question
         ("The talks in Moscow lasted until the meeting ended.", [1], "How long did the talks in Moscow last?", "en",
          ["asked_kind_missing"]),
