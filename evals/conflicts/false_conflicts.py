@@ -5,8 +5,8 @@ there is a candidate false conflict (two events of one story taken for one
 fact, or one person named twice taken for two). This re-runs retrieval and
 the current conflict stage (rag/conflicts.py) over the drafts of a run saved
 with ``ragbot eval --save-results FILE`` (no model is called), and prints
-each draft the stage refuses, whether it was right, and whether another rule
-had refused it already.
+each draft the stage refuses, whether the draft was right, and whether
+another rule had refused it already.
 
     .venv/bin/python evals/conflicts/false_conflicts.py RESULTS.pkl [--storage DIR]
 """
@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("results", type=Path)
     parser.add_argument("--storage", type=Path, default=None, help="the store the run used (default: the configured one)")
     args = parser.parse_args()
+    from rag.ablation import without_rules
     from rag.conflicts import CANDIDATES, RULE, conflict
     from rag.config import load_settings
     from rag.embeddings import build_embedding, embedding_identity
@@ -38,8 +39,10 @@ def main() -> None:
         collection, build_embedding(settings).get_query_embedding, store.read_sentences(collection), settings
     )
     for split, results in load_results(args.results).items():
-        fired = {"answered_right": 0, "answered_wrong": 0, "already_refused": 0}
-        for result in results:
+        # each draft scored as the answer it would have been with this stage off
+        drafts = without_rules(results, frozenset({RULE}))
+        fired = {"draft_right": 0, "draft_wrong": 0, "already_refused": 0}
+        for result, as_draft in zip(results, drafts):
             decision = result.decision
             if decision is None or not decision.draft_text or not decision.draft_citations:
                 continue
@@ -52,7 +55,7 @@ def main() -> None:
             if not found:
                 continue
             other_rules = [rule for rule in decision.fired if rule != RULE]
-            kind = "already_refused" if other_rules else "answered_right" if result.correct else "answered_wrong"
+            kind = "already_refused" if other_rules else "draft_right" if as_draft.correct else "draft_wrong"
             fired[kind] += 1
             print(f"{split:5} {kind:15} {question}\n      draft: {decision.draft_text[:100]!r}")
             for sentence in found:
