@@ -12,7 +12,8 @@ across languages, run once; "heldout4": the same, six of eight on who did
 something, frozen before the name comparison was measured, run once;
 "heldout5": the same, three counts, two durations or dates and three names,
 written while the neighbours and headlines were added, not asked before
-they were chosen, run once).
+they were chosen, run once; "heldout6": the same, all six across languages,
+written after the last change to the stage, run once).
 ``--sets`` asks only some sets' questions (the store holds every article).
 
     .venv/bin/python evals/conflicts/measure.py [--store DIR]
@@ -34,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5"))
+HELDOUT = tuple(HERE / name for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"))
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:
