@@ -93,8 +93,9 @@ class _Numbers:
         # the question's own numbers ("on March 1") are the event's, not the answer's value
         self.given = numbers_in(question, language)
 
-    def of(self, text: str, language: str, sentence: bool = True) -> frozenset[str]:
-        if sentence and not holds(text, self.kind, language):
+    def of(self, text: str, language: str, of_kind: bool = True) -> frozenset[str]:
+        """The text's values; with ``of_kind``, none unless it holds the asked kind (a duration, ...)."""
+        if of_kind and not holds(text, self.kind, language):
             return frozenset()
         return frozenset(numbers_in(text, language) - self.given)
 
@@ -113,7 +114,7 @@ class _Names:
     def __init__(self, question: str) -> None:
         self.question = question
 
-    def of(self, text: str, language: str, sentence: bool = True) -> frozenset[str]:
+    def of(self, text: str, language: str, of_kind: bool = True) -> frozenset[str]:
         # a name one of whose words the question holds is the question's ("Vladimir Putin")
         units = [words(" ".join(unit)) for unit in name_units(text, language)]
         return frozenset(
@@ -184,10 +185,10 @@ def conflict(
         values = _Names(question)
     else:
         return []
-    stated = values.of(answer, language, sentence=False)
+    stated = values.of(answer, language, of_kind=False)
     if not stated:
         return []
-    supporting = [s for s in cited if values.shared(values.of(s.text, s.language, sentence=False), stated)]
+    supporting = [s for s in cited if values.shared(values.of(s.text, s.language, of_kind=False), stated)]
     files = {s.source for s in supporting}
 
     def other_value(sentence: StoredSentence) -> bool:
@@ -195,15 +196,15 @@ def conflict(
         return sentence.source not in files and bool(theirs) and not values.shared(theirs, stated)
 
     pool = [sentence for sentence in candidates if other_value(sentence)]
+    in_pool = {sentence.id for sentence in pool}
     topic = sorted(set(content_words(question, question_language(question))))
     needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
     for ours in supporting:
         # the question's words this sentence holds: a disagreeing one holds them all too
         bar = _on_topic(topic, ours)
         pairs = list(zip(pool, vectors.similarity(ours, pool) if vectors and pool else [0.0] * len(pool)))
-        seen = {sentence.id for sentence in pool}
         near = vectors.neighbours(ours, NEIGHBOURS) if vectors else []
-        pairs += [(sentence, cosine) for sentence, cosine in near if sentence.id not in seen and other_value(sentence)]
+        pairs += [(sentence, cosine) for sentence, cosine in near if sentence.id not in in_pool and other_value(sentence)]
         found: dict[str, StoredSentence] = {}
         for sentence, cosine in pairs:
             same_fact = cosine >= SAME_FACT_SIMILARITY or (len(bar) >= needed and bar <= _on_topic(topic, sentence))
