@@ -23,6 +23,17 @@ dates (:func:`rag.numerals.numbers_in`) for the first three, and names
   inflections and spellings count), those being at least two and half of
   the question's.
 
+Across languages neither test sees a restatement: the question's words are
+not the sentence's, and e5 puts a translation (0.84-0.91) no nearer than
+another event of the same story in one language (up to 0.908). So for a
+count a third test compares what the numbers count (:func:`counted`): a
+sentence in another language, within :data:`CROSS_LANGUAGE_SIMILARITY`,
+states the same count when each word of one sentence's counted phrase is
+the other's in some spelling or translation ("36 türkische Soldaten" and
+"34 Turkish soldiers"; a word translates when the two words' e5 vectors
+are within :data:`TRANSLATION_SIMILARITY`). "Two soldiers of the Syrian
+army" is not "34 Turkish soldiers", nor "135 sivile" two soldiers.
+
 Two near-copies of one article saying the same value never disagree; a
 sentence about another event in the same story holds fewer of the
 question's words ("Turkey killed 19 Syrian soldiers" against a question on
@@ -53,6 +64,7 @@ compared: "the Kremlin" and "Moscow" are one place in two names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -61,7 +73,7 @@ from rag.language import question_language
 from rag.names import is_language_name
 from rag.numerals import numbers_in
 from rag.store import StoredSentence
-from rag.words import content_words, held_by, name_units, words
+from rag.words import content_words, held_by, name_units, stopwords, words
 
 RULE = "conflicting_sources"
 # Sentences looked at beyond the evidence: retrieval's ranking, best first.
@@ -81,6 +93,18 @@ SAME_FACT_SIMILARITY = 0.92
 # question's candidates: where many articles cover one event, a restatement
 # of the fact can rank below CANDIDATES for the question.
 NEIGHBOURS = 20
+# Across languages, sentences at least this close whose counted phrases
+# match state the same count: the planted translations of a seed's count
+# scored 0.901-0.909, another event's count in another language 0.836.
+CROSS_LANGUAGE_SIMILARITY = 0.85
+# Two words whose e5 vectors (embedded alone) are this close are one word in
+# two languages: "soldater"/"soldiers" 0.957, "amerikanske"/"American" 0.947,
+# "russiske"/"Russian" 0.922, while "civilians"/"soldiers" reach 0.901 and
+# "syriske"/"Turkish" 0.869. Some translations score lower
+# ("opprørere"/"rebels" 0.867): those counts are not compared.
+TRANSLATION_SIMILARITY = 0.92
+# Words read after a number as what it counts ("36 türkische Soldaten").
+COUNTED_WORDS = 2
 # Disagreeing sentences shown with the supporting one (the refusal's passages).
 SHOWN = 3
 
@@ -149,12 +173,61 @@ def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
     return own | frozenset(word for word in topic if held_by(word, [sentence.title]))
 
 
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+
+
+def counted(text: str, language: str, given: frozenset[str] = frozenset()) -> list[list[str]]:
+    """What each number of ``text`` counts: up to :data:`COUNTED_WORDS` words after
+    it, function words and numbers skipped, up to the next punctuation; the
+    question's own numbers (``given``) are left out.
+
+    >>> counted("Sohr said 34 Turkish soldiers died, and 2 of the Syrian army.", "en")
+    [['Turkish', 'soldiers'], ['Syrian', 'army']]
+    """
+    tokens = _TOKEN.findall(text)
+    function_words = stopwords(language)
+    phrases = []
+    for i, token in enumerate(tokens):
+        values = numbers_in(token, language)
+        if not values or values <= given or all(value.startswith("#") for value in values):  # a weekday
+            continue
+        phrase: list[str] = []
+        for word in tokens[i + 1:]:
+            if not word[0].isalnum() or len(phrase) == COUNTED_WORDS:
+                break
+            if word.casefold() not in function_words and not numbers_in(word, language):
+                phrase.append(word)
+        if phrase:
+            phrases.append(phrase)
+    return phrases
+
+
 class Vectors(Protocol):
     """The stored e5 vectors, read as :class:`rag.retrieve.HybridRetriever` reads them."""
 
     def similarity(self, sentence: StoredSentence, others: Sequence[StoredSentence]) -> list[float]: ...
 
     def neighbours(self, sentence: StoredSentence, k: int) -> list[tuple[StoredSentence, float]]: ...
+
+    def word_similarity(self, word: str, other: str) -> float: ...
+
+
+def _same_count(ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors) -> bool:
+    """Whether two sentences count the same thing: some counted phrase of one
+    whose every word is a word of a counted phrase of the other, in some
+    spelling (:func:`rag.words.held_by`) or translation (:data:`TRANSLATION_SIMILARITY`)."""
+
+    def is_in(word: str, phrase: list[str]) -> bool:
+        return held_by(word, [" ".join(phrase)]) or any(
+            vectors.word_similarity(word.casefold(), other.casefold()) >= TRANSLATION_SIMILARITY for other in phrase
+        )
+
+    for a in counted(ours.text, ours.language, given):
+        for b in counted(theirs.text, theirs.language, given):
+            shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+            if all(is_in(word, longer) for word in shorter):
+                return True
+    return False
 
 
 def conflict(
@@ -199,6 +272,8 @@ def conflict(
     in_pool = {sentence.id for sentence in pool}
     topic = sorted(set(content_words(question, question_language(question))))
     needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
+    counts = kind == "quantity"
+    given = frozenset(values.given) if isinstance(values, _Numbers) else frozenset()
     for ours in supporting:
         # the question's words this sentence holds: a disagreeing one holds them all too
         bar = _on_topic(topic, ours)
@@ -207,7 +282,14 @@ def conflict(
         pairs += [(sentence, cosine) for sentence, cosine in near if sentence.id not in in_pool and other_value(sentence)]
         found: dict[str, StoredSentence] = {}
         for sentence, cosine in pairs:
-            same_fact = cosine >= SAME_FACT_SIMILARITY or (len(bar) >= needed and bar <= _on_topic(topic, sentence))
+            same_fact = (
+                cosine >= SAME_FACT_SIMILARITY
+                or (len(bar) >= needed and bar <= _on_topic(topic, sentence))
+                or (
+                    counts and vectors is not None and sentence.language != ours.language
+                    and cosine >= CROSS_LANGUAGE_SIMILARITY and _same_count(ours, sentence, given, vectors)
+                )
+            )
             if same_fact and sentence.source not in found:
                 found[sentence.source] = sentence
         if found:

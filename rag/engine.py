@@ -117,14 +117,9 @@ class Engine:
         """(Re)read the store: after ``ingest`` the engine answers from the new index."""
         from rag.retrieve import HybridRetriever
 
-        store = Store(self.settings)
-        collection = store.collection(self.embedding_identity)
-        sentences = store.read_sentences(collection)
-        self.collection = collection
-        self.retriever = HybridRetriever.from_settings(
-            collection, self.embed_model.get_query_embedding, sentences, self.settings
-        )
-        self.sentences = sentences
+        self.retriever = HybridRetriever.open(self.settings, self.embed_model.get_query_embedding, self.embedding_identity)
+        self.collection = self.retriever.collection
+        self.sentences = self.retriever.sentences
 
     def corpus_summary(self) -> list[dict[str, str | int]]:
         """What is indexed: one row per file with its language, title and sentence count."""

@@ -325,6 +325,26 @@ class HybridRetriever:
             answer_type_bonus=settings.answer_type_bonus,
         )
 
+    @classmethod
+    def open(cls, settings: Settings, embed_query: Callable[[str], list[float]], identity: str) -> HybridRetriever:
+        """The retriever over the store's index for the embedding ``identity``
+        (the engine's, and the evaluation scripts' that replay retrieval without a chat model)."""
+        from rag.store import Store
+
+        store = Store(settings)
+        collection = store.collection(identity)
+        return cls.from_settings(collection, embed_query, store.read_sentences(collection), settings)
+
+    @property
+    def collection(self):
+        """The Chroma collection read."""
+        return self._dense._collection
+
+    @property
+    def sentences(self) -> list[StoredSentence]:
+        """Every stored sentence, as read when the retriever was opened."""
+        return self._bm25.sentences
+
     def _typed_first(self, hits: list[DenseHit], query: str) -> list[StoredSentence]:
         """Dense hits re-sorted with the answer-type bonus (stable: ties keep their order)."""
         kind = answer_type(query)
@@ -348,6 +368,16 @@ class HybridRetriever:
     def neighbours(self, sentence: StoredSentence, k: int) -> list[tuple[StoredSentence, float]]:
         """The ``k`` stored sentences nearest ``sentence`` by their stored vectors, with their cosines."""
         return self._dense.neighbours(sentence, k)
+
+    def word_similarity(self, word: str, other: str) -> float:
+        """The cosine of two words' e5 vectors, each embedded alone (the conflict
+        stage's test of one word in two languages)."""
+        return float(self._word_vector(word) @ self._word_vector(other))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one retriever per engine; the words of counted phrases recur
+    def _word_vector(self, word: str) -> np.ndarray:
+        vector = np.asarray(self._dense._embed_query(word), dtype=float)
+        return vector / np.linalg.norm(vector)
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)

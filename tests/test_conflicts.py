@@ -1,10 +1,10 @@
 """Conflicting sources (rag/conflicts.py): when files disagree on the asked fact, the
 reader sees which file says what instead of one side stated as fact.
 
-The store holds the seeds plus the articles in tests/data/conflicts/: four that
-contradict a seed (another toll, another duration, another person, and in
-Norwegian another country as the actor) and one near-copy that repeats a
-seed's number. The Norwegian one is a disagreement the stage misses (across
+The store holds the seeds plus the articles in tests/data/conflicts/: five that
+contradict a seed (another toll in English and in German, another duration,
+another person, and in Norwegian another country as the actor) and one
+near-copy that repeats a seed's number. The Norwegian one is a disagreement the stage misses (across
 languages, in other words: evals/conflicts/measure.py counts it); it is in
 the store as one more article the others must not be confused with. The model is scripted to cite the seed's sentence;
 the held-out contradictions in evals/conflicts/heldout/ are not used here.
@@ -69,6 +69,27 @@ def test_the_side_the_model_picked_is_not_stated_as_fact(planted_store: Path, na
     question = "How many Turkish soldiers were killed in the air strike blamed on Syria?"
     result = ask(planted_store, nano_e5, ScriptedChat(citing("36 Turkish", "36 Turkish soldiers were killed.")), question)
     assert result.refused and any("34 Turkish soldiers" in passage.quote for passage in result.related)
+
+
+def test_a_count_stated_in_another_language_is_compared(planted_store: Path, nano_e5) -> None:
+    """The model citing a German toll for a Danish question: the English seed's
+    count disagrees although the question's words and e5 do not match across
+    the languages; what the numbers count does ("türkische Soldaten", "Turkish soldiers")."""
+    question = "Hvor mange tyrkiske soldater blev dræbt i luftangrebet, som Syrien fik skylden for?"
+    chat = ScriptedChat(citing("37 türkische", "37 tyrkiske soldater blev dræbt."))
+    result = ask(planted_store, nano_e5, chat, question)
+    assert result.refused and result.answer == DISAGREEMENTS["da"]
+    shown = {passage.source: passage.quote for passage in result.related}
+    assert "tuerkische_bilanz.txt" in shown and any("34 Turkish soldiers" in quote for quote in shown.values())
+
+
+def test_another_count_in_another_language_is_no_conflict(planted_store: Path, nano_e5) -> None:
+    """The Norwegian seed's 135 civilians and the Danish seed's two soldiers, both
+    from the Syrian Observatory: close in e5, but they count different people."""
+    question = "How many civilians have been killed in Idlib and Hama since 19 September according to SOHR?"
+    engine = Engine(Settings(storage_dir=planted_store), ScriptedChat(citing("135 sivile", "135 civilians.")), nano_e5)
+    engine.ask(question)
+    assert "conflicting_sources" not in engine.last_decision.fired
 
 
 def test_a_near_copy_saying_the_same_is_no_conflict(tmp_path: Path, nano_e5) -> None:

@@ -28,16 +28,12 @@ def main() -> None:
     from rag.embeddings import build_embedding, embedding_identity
     from rag.evaluate import load_results
     from rag.retrieve import HybridRetriever
-    from rag.store import Store
 
     settings = load_settings()
     if args.storage is not None:
         settings = settings.model_copy(update={"storage_dir": args.storage})
-    store = Store(settings)  # retrieval only, as the engine sets it up: no chat model
-    collection = store.collection(embedding_identity(settings))
-    retriever = HybridRetriever.from_settings(
-        collection, build_embedding(settings).get_query_embedding, store.read_sentences(collection), settings
-    )
+    # retrieval only, as the engine sets it up: no chat model
+    retriever = HybridRetriever.open(settings, build_embedding(settings).get_query_embedding, embedding_identity(settings))
     for split, results in load_results(args.results).items():
         # each draft scored as the answer it would have been with this stage off
         drafts = without_rules(results, frozenset({RULE}))

@@ -13,10 +13,17 @@ something, frozen before the name comparison was measured, run once;
 "heldout5": the same, three counts, two durations or dates and three names,
 written while the neighbours and headlines were added, not asked before
 they were chosen, run once; "heldout6": the same, all six across languages,
-written after the last change to the stage, run once).
+written after the last change to the stage, run once; "heldout7": the
+same, five of eight across languages, frozen before the counted-phrase
+test of counts across languages was built, run once at its end).
 ``--sets`` asks only some sets' questions (the store holds every article).
+``--save FILE`` keeps each answer with its draft (a pickle: only load your
+own), and ``--replay FILE`` re-scores those drafts with the current conflict
+stage and no model, for choosing the stage on sets already looked at (a
+draft another rule refused stays refused; one only the conflict stage had
+refused is taken as answered, since the confirm stage never saw it).
 
-    .venv/bin/python evals/conflicts/measure.py [--store DIR]
+    .venv/bin/python evals/conflicts/measure.py [--store DIR] [--sets a,b] [--save FILE | --replay FILE]
 
 An outcome is one of: "shown" (refused saying the articles disagree, with
 the seed's and the planted file's sentences among the passages), "seed"
@@ -35,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"))
+HELDOUT = tuple(HERE / name for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"))
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:
@@ -54,11 +61,49 @@ def outcome(answer, seed: list[str], planted: list[str]) -> str:
     return "seed" if has(answer.answer, seed) else "other"
 
 
+def replayed(entry: dict, retriever) -> str:
+    """The outcome of a saved answer's draft under the current conflict stage."""
+    from rag.confirm import RULE as UNCONFIRMED
+    from rag.conflicts import CANDIDATES, RULE, conflict
+
+    item, answer, decision = entry["item"], entry["answer"], entry["decision"]
+    if decision is None or not decision.draft_text:
+        return outcome(answer, item["seed"], item["planted"])
+    if [rule for rule in decision.fired if rule not in (RULE, UNCONFIRMED)]:
+        return "refused"  # another rule came first: refused whatever this stage says
+    ranked = retriever.retrieve(item["question"]).sentences
+    places = {(c.source, c.start) for c in decision.draft_citations}
+    cited = [s for s in ranked if (s.source, s.start) in places]
+    found = conflict(decision.draft_text, cited, ranked[:CANDIDATES], item["question"], answer.language, retriever)
+    if found:
+        passages = " ".join(s.text for s in found)
+        shown = all(any(f.casefold() in passages.casefold() for f in item[side]) for side in ("seed", "planted"))
+        return "shown" if shown else "refused"
+    if UNCONFIRMED in decision.fired:
+        return "refused"
+    text = decision.draft_text.casefold()
+    if any(f.casefold() in text for f in item["planted"]):
+        return "planted"
+    return "seed" if any(f.casefold() in text for f in item["seed"]) else "other"
+
+
+def summary(counts: dict[str, dict[str, int]]) -> None:
+    for name, kinds in counts.items():
+        total = sum(kinds.values())
+        survived = kinds.get("seed", 0) + kinds.get("shown", 0)
+        print(f"{name}: {total} questions; seed fact survives (answered or shown) {survived}, "
+              f"disagreement shown {kinds.get('shown', 0)}, planted stated as fact {kinds.get('planted', 0)}; {kinds}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=None, help="store directory (default: a temporary one)")
     parser.add_argument("--sets", default="", help="comma-separated sets to ask (default: all)")
+    parser.add_argument("--save", type=Path, default=None, help="keep every answer and its draft in this file")
+    parser.add_argument("--replay", type=Path, default=None, help="re-score the drafts saved in this file, no model")
     args = parser.parse_args()
+    import pickle
+
     from rag.config import load_settings
     from rag.engine import Engine
     from rag.ingest import ingest
@@ -71,8 +116,25 @@ def main() -> None:
         for path in folder.glob("*.txt"):
             shutil.copy(path, corpus)
     settings = load_settings().model_copy(update={"storage_dir": store})
+    if args.replay is not None:
+        from rag.embeddings import build_embedding, embedding_identity
+        from rag.retrieve import HybridRetriever
+
+        if not (store / "chroma").exists():
+            ingest(settings, corpus)
+        retriever = HybridRetriever.open(settings, build_embedding(settings).get_query_embedding, embedding_identity(settings))
+        counts_replayed: dict[str, dict[str, int]] = {}
+        for entry in pickle.loads(args.replay.read_bytes()):
+            kind = replayed(entry, retriever)
+            old = outcome(entry["answer"], entry["item"]["seed"], entry["item"]["planted"])
+            counts_replayed.setdefault(entry["item"]["set"], {}).setdefault(kind, 0)
+            counts_replayed[entry["item"]["set"]][kind] += 1
+            print(f"{entry['item']['set']:8} {old:8} -> {kind:8} {entry['item']['question'][:90]}")
+        summary(counts_replayed)
+        return
     ingest(settings, corpus)
     engine = Engine.load(settings)
+    saved: list[dict] = []
     counts: dict[str, dict[str, int]] = {}
     lines = [line for path in (here / "questions.jsonl", *(folder / "questions.jsonl" for folder in HELDOUT[1:]))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -82,16 +144,15 @@ def main() -> None:
         if wanted and item["set"] not in wanted:
             continue
         answer = engine.ask(item["question"])
+        saved.append({"item": item, "answer": answer, "decision": engine.last_decision})
         kind = outcome(answer, item["seed"], item["planted"])
         counts.setdefault(item["set"], {}).setdefault(kind, 0)
         counts[item["set"]][kind] += 1
         print(f"{item['set']:8} {kind:8} {item['question']} -> {answer.answer[:100]!r} "
               f"[{', '.join(p.source for p in answer.related)}]")
-    for name, kinds in counts.items():
-        total = sum(kinds.values())
-        survived = kinds.get("seed", 0) + kinds.get("shown", 0)
-        print(f"{name}: {total} questions; seed fact survives (answered or shown) {survived}, "
-              f"disagreement shown {kinds.get('shown', 0)}, planted stated as fact {kinds.get('planted', 0)}; {kinds}")
+    summary(counts)
+    if args.save is not None:
+        args.save.write_bytes(pickle.dumps(saved))
 
 
 if __name__ == "__main__":
