@@ -11,11 +11,13 @@ dates (:func:`rag.numerals.numbers_in`) for the first three, and names
 
 - the **supporting** sentences are the cited ones that hold a value of the
   answer's;
-- a sentence **disagrees** when it comes from another file, holds a value
-  of the asked kind (for numbers, :func:`rag.answer_type.holds` as well),
-  shares none of the answer's values (the question's own numbers and
-  names apart: "on March 1" names the event, "Erdogan" the person asked
-  about), and states the same fact: its e5 vector is within
+- a sentence **disagrees** with a supporting one when it comes from
+  another file, holds a value of the asked kind (for numbers,
+  :func:`rag.answer_type.holds` as well), shares none of the answer's
+  values that the supporting sentence states (the question's own numbers
+  and names apart: "on March 1" names the event, "Erdogan" the person
+  asked about; a draft citing both files and stating both values, "first
+  four zones, later five", disagrees with itself), and states the same fact: its e5 vector is within
   :data:`SAME_FACT_SIMILARITY` of the supporting sentence's (a
   restatement, in any language), or it is about the question wherever the
   supporting sentence is: it holds every one of the question's content
@@ -262,19 +264,21 @@ def conflict(
     if not stated:
         return []
     supporting = [s for s in cited if values.shared(values.of(s.text, s.language, of_kind=False), stated)]
-    files = {s.source for s in supporting}
-
-    def other_value(sentence: StoredSentence) -> bool:
-        theirs = values.of(sentence.text, sentence.language)
-        return sentence.source not in files and bool(theirs) and not values.shared(theirs, stated)
-
-    pool = [sentence for sentence in candidates if other_value(sentence)]
-    in_pool = {sentence.id for sentence in pool}
     topic = sorted(set(content_words(question, question_language(question))))
     needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
     counts = kind == "quantity"
     given = frozenset(values.given) if isinstance(values, _Numbers) else frozenset()
     for ours in supporting:
+        # the answer's values this sentence states: another file's sentence with none
+        # of them disagrees, even one the answer also cites ("first four, later five")
+        mine = frozenset(v for v in values.of(ours.text, ours.language, of_kind=False) if values.shared(frozenset([v]), stated))
+
+        def other_value(sentence: StoredSentence) -> bool:
+            theirs = values.of(sentence.text, sentence.language)
+            return sentence.source != ours.source and bool(theirs) and not values.shared(theirs, mine)
+
+        pool = [sentence for sentence in candidates if other_value(sentence)]
+        in_pool = {sentence.id for sentence in pool}
         # the question's words this sentence holds: a disagreeing one holds them all too
         bar = _on_topic(topic, ours)
         pairs = list(zip(pool, vectors.similarity(ours, pool) if vectors and pool else [0.0] * len(pool)))

@@ -71,6 +71,17 @@ def test_the_side_the_model_picked_is_not_stated_as_fact(planted_store: Path, na
     assert result.refused and any("34 Turkish soldiers" in passage.quote for passage in result.related)
 
 
+def test_an_answer_stating_both_sides_as_fact_is_a_disagreement(planted_store: Path, nano_e5) -> None:
+    """A draft citing both files and joining their values into one story
+    ("about three hours, then twenty minutes") still shows which file says what."""
+    question = "How long did the talks between Putin and Erdogan in Moscow last?"
+    chat = ScriptedChat(citing("about three hours", "The talks lasted about three hours, then twenty minutes.", "twenty minutes"))
+    result = ask(planted_store, nano_e5, chat, question)
+    assert result.refused and result.answer == DISAGREEMENTS["en"]
+    shown = {passage.source: passage.quote for passage in result.related}
+    assert "short_talks.txt" in shown and any("about three hours" in quote for quote in shown.values())
+
+
 def test_a_count_stated_in_another_language_is_compared(planted_store: Path, nano_e5) -> None:
     """The model citing a German toll for a Danish question: the English seed's
     count disagrees although the question's words and e5 do not match across
