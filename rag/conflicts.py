@@ -163,16 +163,28 @@ def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
     vow closer co-operation at Moscow talks"). The headline only adds to a
     sentence that holds :data:`MIN_SHARED` of the words itself: under "Putin
     To Meet In Moscow For Syria Talks" every sentence of the article would
-    otherwise be about the Moscow talks.
+    otherwise be about the Moscow talks. A compound question word counts only
+    when each of its parts is there (:func:`_holds_whole`).
 
     >>> s = StoredSentence("i", "a.txt", 0, 1, "The visit is due on March 5.", "en", "", "Moscow talks", 0)
     >>> sorted(_on_topic(["moscow", "talks", "visit"], s))
     ['visit']
     """
-    own = frozenset(word for word in topic if held_by(word, [sentence.text]))
+    own = frozenset(word for word in topic if _holds_whole(word, sentence.text))
     if len(own) < MIN_SHARED or not sentence.title:
         return own
-    return own | frozenset(word for word in topic if held_by(word, [sentence.title]))
+    return own | frozenset(word for word in topic if _holds_whole(word, sentence.title))
+
+
+def _holds_whole(word: str, text: str) -> bool:
+    """Whether ``text`` holds ``word`` in some spelling, a compound only when it
+    holds each part: "Syrien-samtalerne" (the Syria talks) is not held by a
+    sentence that only names Syria, though "Syria" shares its first letters.
+
+    >>> _holds_whole("syrien-samtalerne", "They co-operate on Syria."), _holds_whole("syrien-samtalerne", "Syriens samtaler")
+    (False, True)
+    """
+    return all(held_by(part, [text]) for part in word.split("-") if part)
 
 
 _TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")

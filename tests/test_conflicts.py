@@ -128,6 +128,10 @@ def test_a_near_copy_saying_the_same_is_no_conflict(tmp_path: Path, nano_e5) -> 
         ("Who invited Erdogan to Russia?", "Putin har i samme", "Putin invited him."),
         # places are not compared: "the Kremlin" and "Moscow" name one place
         ("Where did Putin and Erdogan hold their talks?", "The talks in Moscow between", "In Moscow."),
+        # a compound is held only whole: a sentence on Putin "in the Kremlin" and
+        # "on Syria" is not about the "Syrien-Gespräche" the spokesman confirmed
+        ("Wer ist der Kremlsprecher, der die Syrien-Gespräche in Moskau bestätigte?",
+         "Kremlin spokesman Dmitry Peskov", "Dmitry Peskov."),
     ],
 )
 def test_no_disagreement_where_the_files_agree_or_are_not_compared(

@@ -15,7 +15,9 @@ written while the neighbours and headlines were added, not asked before
 they were chosen, run once; "heldout6": the same, all six across languages,
 written after the last change to the stage, run once; "heldout7": the
 same, five of eight across languages, frozen before the counted-phrase
-test of counts across languages was built, run once at its end).
+test of counts across languages was built, run once at its end;
+"heldout8": the same, all eight across languages, written after the last
+change, run once).
 ``--sets`` asks only some sets' questions (the store holds every article).
 ``--save FILE`` keeps each answer with its draft (a pickle: only load your
 own), and ``--replay FILE`` re-scores those drafts with the current conflict
@@ -42,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"))
+HELDOUT = tuple(HERE / name for name in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"))
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:
