@@ -32,19 +32,15 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.answer_type import answer_type, holds
+from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.errors import IndexReplaced
 from rag.names import named_language
 from rag.store import StoredSentence, stored
-
-if TYPE_CHECKING:
-    import bm25s
 
 RRF_K = 60
 # ChromaDense's unfiltered pool, in multiples of top_k: 100 × 30 = 3,000
@@ -80,52 +76,6 @@ def named_language_first(ranked: Sequence[StoredSentence], query: str) -> list[S
     if named is None:
         return list(ranked)
     return sorted(ranked, key=lambda sentence: sentence.language != named)
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> tuple[str, ...]:
-    """The union of the corpus languages' stopwords: a Danish question must
-    not match an English sentence on "i" or "at"."""
-    from bm25s import stopwords as lists
-
-    languages = (lists.STOPWORDS_EN, lists.STOPWORDS_DANISH, lists.STOPWORDS_NORWEGIAN, lists.STOPWORDS_GERMAN)
-    return tuple(sorted(set().union(*languages)))
-
-
-def _tokenize(texts: list[str]) -> list[list[str]]:
-    import bm25s
-
-    return bm25s.tokenize(texts, lower=True, stopwords=list(stopwords()), return_ids=False, show_progress=False)
-
-
-class BM25Index:
-    """BM25 over the stored sentences, built in memory on first use.
-
-    At the default weight of 0 only the evaluation's step table asks for
-    it, so a ``ragbot ask`` process neither imports bm25s (60 ms of a cold
-    start) nor indexes the store.
-    """
-
-    def __init__(self, sentences: list[StoredSentence]) -> None:
-        self.sentences = sentences
-
-    @cached_property
-    def _bm25(self) -> bm25s.BM25:
-        import bm25s
-
-        index = bm25s.BM25()
-        index.index(_tokenize([s.text for s in self.sentences]), show_progress=False)
-        return index
-
-    def search(self, query: str, k: int) -> list[StoredSentence]:
-        tokens = _tokenize([query])
-        if not tokens[0]:
-            return []
-        k = min(k, len(self.sentences))
-        ids, scores = self._bm25.retrieve(tokens, k=k, show_progress=False)
-        return [
-            self.sentences[int(i)] for i, score in zip(ids[0], scores[0]) if float(score) > 0
-        ]
 
 
 @dataclass
@@ -311,6 +261,7 @@ class HybridRetriever:
         self._lexical_weight = lexical_weight
         self._answer_type_bonus = answer_type_bonus
         self.record_steps = False  # set by the evaluation: rank every step, even unused ones
+        self._word_vectors: dict[str, np.ndarray] = {}
 
     @classmethod
     def from_settings(
@@ -374,10 +325,13 @@ class HybridRetriever:
         stage's test of one word in two languages)."""
         return float(self._word_vector(word) @ self._word_vector(other))
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one retriever per engine; the words of counted phrases recur
     def _word_vector(self, word: str) -> np.ndarray:
-        vector = np.asarray(self._dense._embed_query(word), dtype=float)
-        return vector / np.linalg.norm(vector)
+        # kept per retriever (not an lru_cache on the method, which would keep
+        # every retriever an engine's reload replaced alive); counted words recur
+        if word not in self._word_vectors:
+            vector = np.asarray(self._dense._embed_query(word), dtype=float)
+            self._word_vectors[word] = vector / np.linalg.norm(vector)
+        return self._word_vectors[word]
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.retrieve import BM25Index, ChromaDense, language_shifts
+from rag.bm25 import BM25Index
+from rag.retrieve import ChromaDense, language_shifts
 from rag.store import StoredSentence
 
 from .conftest import retriever_over
