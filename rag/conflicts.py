@@ -17,13 +17,13 @@ dates (:func:`rag.numerals.numbers_in`) for the first three, and names
   values that the supporting sentence states (the question's own numbers
   and names apart: "on March 1" names the event, "Erdogan" the person
   asked about; a draft citing both files and stating both values, "first
-  four zones, later five", disagrees with itself), and states the same fact: its e5 vector is within
-  :data:`SAME_FACT_SIMILARITY` of the supporting sentence's (a
-  restatement, in any language), or it is about the question wherever the
-  supporting sentence is: it holds every one of the question's content
-  words that the supporting sentences hold (:func:`rag.words.held_by`, so
-  inflections and spellings count), those being at least two and half of
-  the question's.
+  four zones, later five", disagrees with itself), and states the same
+  fact: its e5 vector is within :data:`SAME_FACT_SIMILARITY` of the
+  supporting sentence's (a restatement, in any language), or it is about
+  the question wherever the supporting sentence is: it holds every one of
+  the question's content words that the supporting sentences hold
+  (:func:`rag.words.held_by`, so inflections and spellings count), those
+  being at least two and half of the question's.
 
 Across languages neither test sees a restatement: the question's words are
 not the sentence's, and e5 puts a translation (0.84-0.91) no nearer than
@@ -203,7 +203,7 @@ def counted(text: str, language: str, given: frozenset[str] = frozenset()) -> li
     phrases = []
     for i, token in enumerate(tokens):
         values = numbers_in(token, language)
-        if not values or values <= given or all(value.startswith("#") for value in values):  # a weekday
+        if not values or values <= given or all(value.startswith("#") for value in values):  # a weekday, a month
             continue
         phrase: list[str] = []
         for word in tokens[i + 1:]:
