@@ -66,7 +66,6 @@ compared: "the Kremlin" and "Moscow" are one place in two names.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -75,7 +74,7 @@ from rag.language import question_language
 from rag.names import is_language_name
 from rag.numerals import numbers_in
 from rag.store import StoredSentence
-from rag.words import content_words, held_by, name_units, stopwords, words
+from rag.words import content_words, held_by, name_units, stopwords, tokens, words
 
 RULE = "conflicting_sources"
 # Sentences looked at beyond the evidence: retrieval's ranking, best first.
@@ -187,9 +186,6 @@ def _holds_whole(word: str, text: str) -> bool:
     return all(held_by(part, [text]) for part in word.split("-") if part)
 
 
-_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
-
-
 def counted(text: str, language: str, given: frozenset[str] = frozenset()) -> list[list[str]]:
     """What each number of ``text`` counts: up to :data:`COUNTED_WORDS` words after
     it, function words and numbers skipped, up to the next punctuation; the
@@ -198,15 +194,15 @@ def counted(text: str, language: str, given: frozenset[str] = frozenset()) -> li
     >>> counted("Sohr said 34 Turkish soldiers died, and 2 of the Syrian army.", "en")
     [['Turkish', 'soldiers'], ['Syrian', 'army']]
     """
-    tokens = _TOKEN.findall(text)
+    found = tokens(text)
     function_words = stopwords(language)
     phrases = []
-    for i, token in enumerate(tokens):
+    for i, token in enumerate(found):
         values = numbers_in(token, language)
         if not values or values <= given or all(value.startswith("#") for value in values):  # a weekday, a month
             continue
         phrase: list[str] = []
-        for word in tokens[i + 1:]:
+        for word in found[i + 1:]:
             if not word[0].isalnum() or len(phrase) == COUNTED_WORDS:
                 break
             if word.casefold() not in function_words and not numbers_in(word, language):
@@ -280,19 +276,28 @@ def conflict(
     needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
     counts = kind == "quantity"
     given = frozenset(values.given) if isinstance(values, _Numbers) else frozenset()
+    value_of: dict[str, frozenset[str]] = {}  # each sentence read once, whichever supporting one it meets
+    topic_of: dict[str, frozenset[str]] = {}
     for ours in supporting:
         # the answer's values this sentence states: another file's sentence with none
         # of them disagrees, even one the answer also cites ("first four, later five")
         mine = frozenset(v for v in values.of(ours.text, ours.language, of_kind=False) if values.shared(frozenset([v]), stated))
 
         def other_value(sentence: StoredSentence) -> bool:
-            theirs = values.of(sentence.text, sentence.language)
+            if sentence.id not in value_of:
+                value_of[sentence.id] = values.of(sentence.text, sentence.language)
+            theirs = value_of[sentence.id]
             return sentence.source != ours.source and bool(theirs) and not values.shared(theirs, mine)
+
+        def on_topic(sentence: StoredSentence) -> frozenset[str]:
+            if sentence.id not in topic_of:
+                topic_of[sentence.id] = _on_topic(topic, sentence)
+            return topic_of[sentence.id]
 
         pool = [sentence for sentence in candidates if other_value(sentence)]
         in_pool = {sentence.id for sentence in pool}
         # the question's words this sentence holds: a disagreeing one holds them all too
-        bar = _on_topic(topic, ours)
+        bar = on_topic(ours)
         pairs = list(zip(pool, vectors.similarity(ours, pool) if vectors and pool else [0.0] * len(pool)))
         near = vectors.neighbours(ours, NEIGHBOURS) if vectors else []
         pairs += [(sentence, cosine) for sentence, cosine in near if sentence.id not in in_pool and other_value(sentence)]
@@ -300,7 +305,7 @@ def conflict(
         for sentence, cosine in pairs:
             same_fact = (
                 cosine >= SAME_FACT_SIMILARITY
-                or (len(bar) >= needed and bar <= _on_topic(topic, sentence))
+                or (len(bar) >= needed and bar <= on_topic(sentence))
                 or (
                     counts and vectors is not None and sentence.language != ours.language
                     and cosine >= CROSS_LANGUAGE_SIMILARITY and _same_count(ours, sentence, given, vectors)

@@ -40,7 +40,7 @@ from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.errors import IndexReplaced
 from rag.names import named_language
-from rag.store import StoredSentence, stored
+from rag.store import Store, StoredSentence, stored
 
 RRF_K = 60
 # ChromaDense's unfiltered pool, in multiples of top_k: 100 × 30 = 3,000
@@ -280,8 +280,6 @@ class HybridRetriever:
     def open(cls, settings: Settings, embed_query: Callable[[str], list[float]], identity: str) -> HybridRetriever:
         """The retriever over the store's index for the embedding ``identity``
         (the engine's, and the evaluation scripts' that replay retrieval without a chat model)."""
-        from rag.store import Store
-
         store = Store(settings)
         collection = store.collection(identity)
         return cls.from_settings(collection, embed_query, store.read_sentences(collection), settings)

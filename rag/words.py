@@ -54,6 +54,16 @@ def words(text: str) -> list[str]:
     return [_POSSESSIVE.sub("", word) for word in _WORD.findall(text)]
 
 
+def tokens(text: str) -> list[str]:
+    """The words and punctuation marks of ``text`` in order, a hyphenated compound
+    and a possessive each one word.
+
+    >>> tokens("Iran's 34 Turkish-backed soldiers, said Sohr.")
+    ["Iran's", '34', 'Turkish-backed', 'soldiers', ',', 'said', 'Sohr', '.']
+    """
+    return _TOKEN.findall(text)
+
+
 def content_words(text: str, language: str) -> list[str]:
     """The casefolded words of ``text`` that are neither function words of
     ``language``, nor digits, nor shorter than three letters."""
@@ -122,7 +132,7 @@ def name_units(text: str, language: str, sentence_initial: bool = True) -> list[
     units: list[list[str]] = []
     current: list[str] = []
     opening = True
-    for token in _TOKEN.findall(text):
+    for token in tokens(text):
         is_name = token[0].isalpha() and token[0].isupper() and token.casefold() not in function_words
         if is_name and (sentence_initial or not opening or current):
             current.append(token)

@@ -17,13 +17,26 @@ import argparse
 from pathlib import Path
 
 
+def replay_conflict(retriever, question: str, decision, language: str) -> list:
+    """The current conflict stage over a recorded draft: the question retrieved
+    again, the draft's citations found among the ranked sentences (by file and
+    offset), and :func:`rag.conflicts.conflict` asked as the engine asks it.
+    Also used by ``measure.py --replay``."""
+    from rag.conflicts import CANDIDATES, conflict
+
+    ranked = retriever.retrieve(question).sentences
+    places = {(c.source, c.start) for c in decision.draft_citations}
+    cited = [s for s in ranked if (s.source, s.start) in places]
+    return conflict(decision.draft_text, cited, ranked[:CANDIDATES], question, language, retriever)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("--storage", type=Path, default=None, help="the store the run used (default: the configured one)")
     args = parser.parse_args()
     from rag.ablation import without_rules
-    from rag.conflicts import CANDIDATES, RULE, conflict
+    from rag.conflicts import RULE
     from rag.config import load_settings
     from rag.embeddings import build_embedding, embedding_identity
     from rag.evaluate import load_results
@@ -43,11 +56,7 @@ def main() -> None:
             if decision is None or not decision.draft_text or not decision.draft_citations:
                 continue
             question = result.item.question
-            ranked = retriever.retrieve(question).sentences
-            places = {(c.source, c.start) for c in decision.draft_citations}
-            cited = [s for s in ranked if (s.source, s.start) in places]
-            found = conflict(decision.draft_text, cited, ranked[:CANDIDATES], question,
-                             result.answer.language, retriever)
+            found = replay_conflict(retriever, question, decision, result.answer.language)
             if not found:
                 continue
             other_rules = [rule for rule in decision.fired if rule != RULE]

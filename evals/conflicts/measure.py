@@ -66,18 +66,17 @@ def outcome(answer, seed: list[str], planted: list[str]) -> str:
 
 def replayed(entry: dict, retriever) -> str:
     """The outcome of a saved answer's draft under the current conflict stage."""
+    from false_conflicts import replay_conflict  # this folder's other script
+
     from rag.confirm import RULE as UNCONFIRMED
-    from rag.conflicts import CANDIDATES, RULE, conflict
+    from rag.conflicts import RULE
 
     item, answer, decision = entry["item"], entry["answer"], entry["decision"]
     if decision is None or not decision.draft_text:
         return outcome(answer, item["seed"], item["planted"])
     if [rule for rule in decision.fired if rule not in (RULE, UNCONFIRMED)]:
         return "refused"  # another rule came first: refused whatever this stage says
-    ranked = retriever.retrieve(item["question"]).sentences
-    places = {(c.source, c.start) for c in decision.draft_citations}
-    cited = [s for s in ranked if (s.source, s.start) in places]
-    found = conflict(decision.draft_text, cited, ranked[:CANDIDATES], item["question"], answer.language, retriever)
+    found = replay_conflict(retriever, item["question"], decision, answer.language)
     if found:
         passages = " ".join(s.text for s in found)
         shown = all(any(f.casefold() in passages.casefold() for f in item[side]) for side in ("seed", "planted"))
