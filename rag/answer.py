@@ -40,6 +40,15 @@ DISAGREEMENTS = {
     "de": "Die Artikel widersprechen sich hier; jede Textstelle unten ist, was eine Datei sagt.",
     "sv": "Artiklarna är oense om detta; varje avsnitt nedan är vad en fil säger.",
 }
+# A question asking several things at once (rag.question_parts): the refusal
+# says why, and the related passages (nearest the whole question) follow.
+ONE_QUESTION = {
+    "en": "This asks several things at once; please ask one question at a time. The passages below are the nearest.",
+    "da": "Spørgsmålet spørger om flere ting på én gang; stil ét spørgsmål ad gangen. Passagerne nedenfor er de nærmeste.",
+    "no": "Spørsmålet spør om flere ting samtidig; still ett spørsmål om gangen. Avsnittene nedenfor er de nærmeste.",
+    "de": "Die Frage fragt nach mehreren Dingen zugleich; bitte stellen Sie eine Frage nach der anderen. Die Textstellen unten sind die nächsten.",
+    "sv": "Frågan gäller flera saker på en gång; ställ en fråga i taget. Avsnitten nedan är de närmaste.",
+}
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
@@ -80,6 +89,10 @@ class Answer:
 
 def refusal_text(language: str) -> str:
     return REFUSALS.get(language, REFUSALS["en"])
+
+
+def one_question_text(language: str) -> str:
+    return ONE_QUESTION.get(language, ONE_QUESTION["en"])
 
 
 def disagreement_text(language: str) -> str:

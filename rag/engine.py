@@ -24,6 +24,7 @@ from rag.answer import (
     Citation,
     cite,
     disagreement_text,
+    one_question_text,
     related_passages,
     refusal_text,
     render,
@@ -34,7 +35,7 @@ from rag.confirm import RULE as UNCONFIRMED, Confirmer, unconfirmed
 from rag.conflicts import CANDIDATES, RULE as CONFLICT, conflict
 from rag.conversation import Turn, usable_rewrite, validate_question
 from rag.errors import IndexReplaced
-from rag.gates import GATES, LOW_RELEVANCE, UNSUPPORTED_LANGUAGE, gates_fired
+from rag.gates import GATES, LOW_RELEVANCE, SEVERAL_QUESTIONS, UNSUPPORTED_LANGUAGE, gates_fired
 from rag.generate import StructuredGenerator, answer_prefix
 from rag.language import (
     ANSWER_LANGUAGES,
@@ -208,13 +209,16 @@ class Engine:
     @staticmethod
     def _refusal(fired: Sequence[str], language: str) -> str:
         """What a refusal says: the articles do not state it, in the question's
-        language; that they disagree, when that was the first reason; or, for a
+        language; that they disagree, when that was the first reason; to ask
+        one question at a time, for a question asking several things; or, for a
         question in a language ragbot does not answer in, which languages it
         does (in English)."""
         if UNSUPPORTED_LANGUAGE in fired:
             return UNSUPPORTED_LANGUAGE_REFUSAL
         if fired and fired[0] == CONFLICT:
             return disagreement_text(language)
+        if SEVERAL_QUESTIONS in fired and LOW_RELEVANCE not in fired:
+            return one_question_text(language)
         return refusal_text(language)
 
     def calibration_warnings(self) -> list[str]:

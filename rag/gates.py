@@ -12,6 +12,9 @@ measures each by switching it off (``ragbot eval --ablation``).
   The 1.5B model answered a Chinese and an Arabic question with invented
   facts; the refusal names the languages ragbot answers in, in English,
   and still shows related passages (e5 is multilingual).
+- ``several_questions``: the question asks two things at once
+  (:func:`rag.question_parts.several_questions`); the refusal asks for one
+  question at a time and shows the passages nearest the whole question.
 
 Two more gates were measured and removed (docs/evaluation.md, "Rules that remain"): a
 number the question names that no evidence sentence has, and a name the
@@ -22,10 +25,11 @@ questions than unanswerable ones.
 from __future__ import annotations
 
 from rag.language import unsupported_language
+from rag.question_parts import several_questions
 from rag.retrieve import Retrieved
 
-LOW_RELEVANCE, UNSUPPORTED_LANGUAGE = "low_relevance", "unsupported_language"
-GATES = (LOW_RELEVANCE, UNSUPPORTED_LANGUAGE)
+LOW_RELEVANCE, UNSUPPORTED_LANGUAGE, SEVERAL_QUESTIONS = "low_relevance", "unsupported_language", "several_questions"
+GATES = (LOW_RELEVANCE, UNSUPPORTED_LANGUAGE, SEVERAL_QUESTIONS)
 
 
 def gates_fired(retrieved: Retrieved, min_relevance: float, question: str = "") -> list[str]:
@@ -35,6 +39,9 @@ def gates_fired(retrieved: Retrieved, min_relevance: float, question: str = "") 
     (['low_relevance'], [])
     >>> gates_fired(Retrieved([], 0.85, {}), 0.81, "普京和埃尔多安谈了多久？")
     ['unsupported_language']
+    >>> gates_fired(Retrieved([], 0.85, {}), 0.81, "Where did they meet, and when?")
+    ['several_questions']
     """
     fired = [UNSUPPORTED_LANGUAGE] if unsupported_language(question) else []
+    fired += [SEVERAL_QUESTIONS] if several_questions(question) else []
     return fired + ([LOW_RELEVANCE] if retrieved.top_similarity < min_relevance else [])

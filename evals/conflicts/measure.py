@@ -18,7 +18,9 @@ same, five of eight across languages, frozen before the counted-phrase
 test of counts across languages was built, run once at its end;
 "heldout8": the same, all eight across languages, written after the first
 two changes, run once; "heldout9": the same, four of eight on years and
-dates, run once on the session's final engine).
+dates, run once on the session's final engine; "heldout10": the same,
+six of eight across languages, three years or dates, frozen before the
+fifth session's work and run once on its final engine).
 ``--sets`` asks only some sets' questions (the store holds every article).
 ``--save FILE`` keeps each answer with its draft (a pickle: only load your
 own), and ``--replay FILE`` re-scores those drafts with the current conflict
@@ -45,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 10))))
+HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 11))))
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:
