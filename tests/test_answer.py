@@ -30,7 +30,8 @@ Script = Callable[[list[str]], Draft]  # the evidence lines of the prompt -> the
 
 
 class ScriptedChat:
-    """A ChatModel whose reply to the n-th answer prompt is ``scripts[n](evidence lines)``."""
+    """A ChatModel whose reply to the n-th answer prompt is ``scripts[n](evidence lines)``
+    (past the last script: no sentence chosen, as the second reading often gets)."""
 
     identity = "scripted"
 
@@ -46,7 +47,9 @@ class ScriptedChat:
         self.prompts.append(messages)
         self.thresholds.append(abstain_above)
         lines = [line for line in messages[-1]["content"].splitlines() if re.match(r"\[\d+\]", line)]
-        draft = self.scripts[len(self.prompts) - 1](lines)
+        called = len(self.prompts) - 1
+        # past the last script the model chooses no sentence, as one finding nothing
+        draft = self.scripts[called](lines) if called < len(self.scripts) else Draft([], "")
         if on_text is not None:
             for word in draft.text.split(" "):
                 on_text(word + " ")

@@ -20,7 +20,10 @@ test of counts across languages was built, run once at its end;
 two changes, run once; "heldout9": the same, four of eight on years and
 dates, run once on the session's final engine; "heldout10": the same,
 six of eight across languages, three years or dates, frozen before the
-fifth session's work and run once on its final engine).
+fifth session's work and run once on its first engine; "heldout11": the
+same, all eight across languages and on numbers, frozen before the
+second-reading stage was measured on anything new, run once on the
+fifth session's final engine).
 ``--sets`` asks only some sets' questions (the store holds every article).
 ``--save FILE`` keeps each answer with its draft (a pickle: only load your
 own), and ``--replay FILE`` re-scores those drafts with the current conflict
@@ -47,7 +50,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 11))))
+HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 12))))
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:

@@ -1,0 +1,142 @@
+"""The second-reading stage: a number the answer states, read again from the
+articles in other languages.
+
+The conflict stage (:mod:`rag.conflicts`) compares sentences, and across
+languages e5 cannot tell a restatement from another event of the same story
+(a translation scores 0.84-0.91, another event as much), so a count or a
+year that an article in another language states differently slips through:
+a Danish "4.000 amerikanske soldater" against the English "2,000 American
+troops", a German "2018" against the English "2017". The model, which reads
+every language, can tell.
+
+So a draft answering a how-many, how-long or when question, that nothing
+else refused, is read a second time: the same question and prompt, with
+evidence of the other languages only, without the cited files and without
+any sentence stating every value of the answer's. When that evidence holds
+no other value of the asked kind, no call is made. The second draft must
+stand as any draft does (the abstention threshold, the verify checks, the
+confirm stage's threshold). It disagrees with the first when the two state
+values of one kind that differ (:func:`differing`: a year against a year, a
+day of the month against a day, a weekday against a weekday; "Saturday" and
+"2 March" are not compared), and, for a count, when the two counted phrases
+share a word in some spelling or translation
+(:func:`rag.conflicts.counts_alike`: "135 sivile" is not "to soldater").
+Then the answer is refused as a disagreement, showing the first draft's
+supporting sentence and the second's, each with its file.
+
+Why only numbers, and only other languages: within one language the
+conflict stage's sentence tests hold, and names were where the second
+reader went wrong most (a spokesman read as the defence minister).
+
+>>> differing(frozenset({"2018", "3"}), frozenset({"2017", "3"})), differing(frozenset({"#day6"}), frozenset({"2", "#month3"}))
+(True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.conflicts import Vectors, Numbers, asked_values, counts_alike
+from rag.numerals import YEAR
+from rag.store import StoredSentence
+
+RULE = "second_reading_disagrees"
+
+
+@dataclass
+class SecondDraft:
+    """What the second reading stated: its text and the sentences it cited."""
+
+    text: str
+    cited: list[StoredSentence]
+
+
+def _kinds(values: frozenset[str], dated: bool) -> dict[str, frozenset[str]]:
+    """Values by what they are: months, weekdays and numbers, and for a
+    question asking a date (``dated``) years apart from other numbers (for a
+    count, "2,000" is a number)."""
+    kinds: dict[str, set[str]] = {}
+    for value in values:
+        kind = (
+            "year" if dated and YEAR.fullmatch(value)
+            else "month" if value.startswith("#month")
+            else "weekday" if value.startswith("#day")
+            else "number"
+        )
+        kinds.setdefault(kind, set()).add(value)
+    return {kind: frozenset(found) for kind, found in kinds.items()}
+
+
+def differing(ours: frozenset[str], theirs: frozenset[str], dated: bool = True) -> bool:
+    """Whether two answers state, for some kind of value both hold, none in common
+    (``dated``: the question asks a date, so a year is compared with years).
+
+    >>> differing(frozenset({"5", "#month3"}), frozenset({"6", "#month3"}))
+    True
+    >>> differing(frozenset({"5", "#month3"}), frozenset({"#day3"}))
+    False
+    >>> differing(frozenset({"2000"}), frozenset({"4000"}), dated=False)
+    True
+    """
+    mine, other = _kinds(ours, dated), _kinds(theirs, dated)
+    return any(not (mine[kind] & other[kind]) for kind in mine.keys() & other.keys())
+
+
+def other_language_evidence(
+    question: str, language: str, answer: str, cited: Sequence[StoredSentence], ranked: Sequence[StoredSentence]
+) -> list[StoredSentence]:
+    """``ranked`` in languages other than the cited sentences', without the cited
+    files and without any sentence stating every value of ``answer``'s; empty
+    when the question asks no number, duration or date, or when what is left
+    holds no other value of the asked kind (nothing to disagree with)."""
+    values = asked_values(question, language)
+    if not isinstance(values, Numbers):
+        return []
+    stated = values.of(answer, language, of_kind=False)
+    if not stated:
+        return []
+    files = {sentence.source for sentence in cited}
+    languages = {sentence.language for sentence in cited}
+    left = [
+        sentence for sentence in ranked
+        if sentence.source not in files and sentence.language not in languages
+        and not values.covers(values.of(sentence.text, sentence.language, of_kind=False), stated)
+    ]
+    if not any(values.of(sentence.text, sentence.language) for sentence in left):
+        return []
+    return left
+
+
+def disagreement(
+    question: str,
+    language: str,
+    answer: str,
+    cited: Sequence[StoredSentence],
+    ranked: Sequence[StoredSentence],
+    evidence_k: int,
+    read: Callable[[list[StoredSentence]], SecondDraft | None],
+    vectors: Vectors,
+) -> list[StoredSentence]:
+    """The first draft's supporting sentence and the second reading's, when the
+    second reading (``read``: a draft from other evidence, None when it does
+    not stand) states a value that differs from the answer's; else empty."""
+    evidence = other_language_evidence(question, language, answer, cited, ranked)[:evidence_k]
+    if not evidence:
+        return []
+    second = read(evidence)
+    if second is None:
+        return []
+    values = asked_values(question, language)
+    assert isinstance(values, Numbers)  # other_language_evidence found some
+    stated = values.of(answer, language, of_kind=False)
+    theirs = values.of(second.text, language, of_kind=False)
+    if not differing(stated, theirs, dated=values.kind == "date"):
+        return []
+    ours = [s for s in cited if values.shared(values.of(s.text, s.language, of_kind=False), stated - theirs)]
+    others = [s for s in second.cited if values.shared(values.of(s.text, s.language, of_kind=False), theirs - stated)]
+    if not ours or not others:
+        return []
+    if values.kind == "quantity" and not counts_alike(ours[0], others[0], frozenset(values.given), vectors):
+        return []
+    return [ours[0], others[0]]
