@@ -46,7 +46,7 @@ from rag.language import (
 from rag.llm import ChatModel, build_chat_model
 from rag.names import load_name_tables
 from rag.prompts import render as render_prompt
-from rag.second_reading import RULE as SECOND_READING, SecondDraft, disagreement
+from rag.second_reading import RULE as SECOND_READING, SecondReader, disagreement
 from rag.store import Store
 from rag.verify import verify
 
@@ -111,6 +111,7 @@ class Engine:
         self.confidential = "\n".join(
             turn["content"] for language in ANSWER_LANGUAGES for turn in answer_prefix(language)
         )
+        self.second_reader = SecondReader(self.generator, self.confirmer, self.confidential)
         # Set by the evaluation: generate even when a rule refuses, and keep
         # the draft in ``last_decision`` (answers are the same either way).
         self.explain = False
@@ -293,24 +294,11 @@ class Engine:
     ) -> None:
         """The second-reading stage (:mod:`rag.second_reading`): the asked number read
         again from the articles in other languages; a different one is a disagreement."""
-
-        def read(evidence: list[StoredSentence]) -> SecondDraft | None:
-            draft = self.generator.generate(question, evidence, language, abstain_above=self.abstain_threshold)
-            self._add_usage(decision, draft.usage)
-            if abstains(draft.abstain_score, self.abstain_threshold) or not draft.evidence or not draft.text:
-                return None
-            if verify(draft, evidence, question, language, self.confidential):
-                return None
-            quotes = [evidence[n - 1] for n in draft.evidence]
-            if self.confirm_threshold != math.inf:  # the confirm stage's bar, as for any draft
-                confirmation = self.confirmer.confirm(question, strip_markers(draft.text).strip(), [s.text for s in quotes])
-                self._add_usage(decision, confirmation.usage)
-                if unconfirmed(confirmation.score, self.confirm_threshold):
-                    return None
-            return SecondDraft(strip_markers(draft.text), quotes)
-
+        thresholds = (self.abstain_threshold, self.confirm_threshold)
         found = disagreement(
-            question, language, strip_markers(text), cited, retrieved.sentences, self.settings.evidence_k, read, self.retriever
+            question, language, strip_markers(text), cited, retrieved.sentences, self.settings.evidence_k,
+            lambda evidence: self.second_reader.read(question, evidence, language, thresholds, decision.usage),
+            self.retriever,
         )
         if found:
             decision.fired.append(SECOND_READING)

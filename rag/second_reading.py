@@ -34,12 +34,21 @@ reader went wrong most (a spokesman read as the defence minister).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rag.conflicts import Vectors, Numbers, asked_values, counts_alike
+from rag.abstain import abstains
+from rag.answer import strip_markers
+from rag.confirm import Confirmer, unconfirmed
+from rag.conflicts import Numbers, Vectors, asked_values, counts_alike
 from rag.numerals import YEAR
 from rag.store import StoredSentence
+from rag.verify import verify
+
+if TYPE_CHECKING:
+    from rag.generate import StructuredGenerator
 
 RULE = "second_reading_disagrees"
 
@@ -50,6 +59,46 @@ class SecondDraft:
 
     text: str
     cited: list[StoredSentence]
+
+
+class SecondReader:
+    """The second draft, held to the bar any draft meets: the abstention
+    threshold, the verify checks and the confirm stage's threshold."""
+
+    def __init__(self, generator: StructuredGenerator, confirmer: Confirmer, confidential: str) -> None:
+        self.generator = generator
+        self.confirmer = confirmer
+        self.confidential = confidential
+
+    def read(
+        self,
+        question: str,
+        evidence: list[StoredSentence],
+        language: str,
+        thresholds: tuple[float, float],
+        usage: dict[str, int],
+    ) -> SecondDraft | None:
+        """The draft from ``evidence`` (None when it does not stand); each call's
+        tokens are added to ``usage``. ``thresholds``: abstention, confirm."""
+        doubt, confirm = thresholds
+        draft = self.generator.generate(question, evidence, language, abstain_above=doubt)
+        _add(usage, draft.usage)
+        if abstains(draft.abstain_score, doubt) or not draft.evidence or not draft.text:
+            return None
+        if verify(draft, evidence, question, language, self.confidential):
+            return None
+        text, cited = strip_markers(draft.text), [evidence[n - 1] for n in draft.evidence]
+        if confirm != math.inf:  # the confirm stage's bar, as for any draft
+            confirmation = self.confirmer.confirm(question, text.strip(), [sentence.text for sentence in cited])
+            _add(usage, confirmation.usage)
+            if unconfirmed(confirmation.score, confirm):
+                return None
+        return SecondDraft(text, cited)
+
+
+def _add(usage: dict[str, int], more: dict[str, int]) -> None:
+    for key, value in more.items():
+        usage[key] = usage.get(key, 0) + value
 
 
 def _kinds(values: frozenset[str], dated: bool) -> dict[str, frozenset[str]]:
