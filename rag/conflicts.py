@@ -36,6 +36,12 @@ the other's in some spelling or translation ("36 türkische Soldaten" and
 are within :data:`TRANSLATION_SIMILARITY`). "Two soldiers of the Syrian
 army" is not "34 Turkish soldiers", nor "135 sivile" two soldiers.
 
+When no other file's sentence is seen to disagree, the draft's own citations
+are compared (:func:`_cited_against`): a draft citing the Danish "3.
+marts" and the English "March 2" and telling "3. marts" disagrees with
+itself, values being compared within one kind (:func:`differing`: the
+day, not the shared month).
+
 Two near-copies of one article saying the same value never disagree; a
 sentence about another event in the same story holds fewer of the
 question's words ("Turkey killed 19 Syrian soldiers" against a question on
@@ -72,7 +78,7 @@ from typing import Protocol
 from rag.answer_type import AnswerType, answer_type, asks_who, holds
 from rag.language import question_language
 from rag.names import is_language_name
-from rag.numerals import numbers_in
+from rag.numerals import YEAR, numbers_in
 from rag.store import StoredSentence
 from rag.words import content_words, country_equivalents, held_by, name_units, stopwords, tokens, words
 
@@ -281,6 +287,59 @@ def counts_alike(ours: StoredSentence, theirs: StoredSentence, given: frozenset[
     return _same_count(ours, theirs, given, vectors, every_word=False)
 
 
+def _kinds(values: frozenset[str], dated: bool) -> dict[str, frozenset[str]]:
+    """Values by what they are: months, weekdays and numbers, and for a
+    question asking a date (``dated``) years apart from other numbers (for a
+    count, "2,000" is a number)."""
+    kinds: dict[str, set[str]] = {}
+    for value in values:
+        kind = (
+            "year" if dated and YEAR.fullmatch(value)
+            else "month" if value.startswith("#month")
+            else "weekday" if value.startswith("#day")
+            else "number"
+        )
+        kinds.setdefault(kind, set()).add(value)
+    return {kind: frozenset(found) for kind, found in kinds.items()}
+
+
+def differing(ours: frozenset[str], theirs: frozenset[str], dated: bool = True) -> bool:
+    """Whether two answers state, for some kind of value both hold, none in common
+    (``dated``: the question asks a date, so a year is compared with years).
+
+    >>> differing(frozenset({"5", "#month3"}), frozenset({"6", "#month3"}))
+    True
+    >>> differing(frozenset({"5", "#month3"}), frozenset({"#day3"}))
+    False
+    >>> differing(frozenset({"2000"}), frozenset({"4000"}), dated=False)
+    True
+    """
+    mine, other = _kinds(ours, dated), _kinds(theirs, dated)
+    return any(not (mine[kind] & other[kind]) for kind in mine.keys() & other.keys())
+
+
+def _cited_against(
+    values: Numbers, stated: frozenset[str], cited: Sequence[StoredSentence], vectors: Vectors | None
+) -> list[StoredSentence]:
+    """A cited sentence stating the answer's value, and a cited sentence of another
+    file stating another value of the same kind: the draft cites both sides
+    and tells one ("3. marts" citing both "3. marts" and "March 2"). For a
+    count, only when the two count the same people (:func:`counts_alike`)."""
+    dated = values.kind == "date"
+    for ours in cited:
+        mine = values.of(ours.text, ours.language, of_kind=False)
+        if not values.shared(mine, stated) or differing(mine, stated, dated):
+            continue  # not the answer's sentence
+        for other in cited:
+            theirs = values.of(other.text, other.language)
+            if other.source == ours.source or not theirs or not differing(theirs, stated, dated):
+                continue
+            if values.kind == "quantity" and (vectors is None or not counts_alike(ours, other, frozenset(values.given), vectors)):
+                continue
+            return [ours, other]
+    return []
+
+
 def conflict(
     answer: str,
     cited: Sequence[StoredSentence],
@@ -352,4 +411,5 @@ def conflict(
                 found[sentence.source] = sentence
         if found:
             return [ours, *list(found.values())[:SHOWN]]
-    return []
+    # no other file's sentence seen stating it otherwise: the draft's own citations may
+    return _cited_against(values, stated, cited, vectors) if isinstance(values, Numbers) else []

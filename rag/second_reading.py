@@ -42,8 +42,7 @@ from typing import TYPE_CHECKING
 from rag.abstain import abstains
 from rag.answer import strip_markers
 from rag.confirm import Confirmer, unconfirmed
-from rag.conflicts import Numbers, Vectors, asked_values, counts_alike
-from rag.numerals import YEAR
+from rag.conflicts import Numbers, Vectors, asked_values, counts_alike, differing
 from rag.store import StoredSentence
 from rag.verify import verify
 
@@ -99,37 +98,6 @@ class SecondReader:
 def _add(usage: dict[str, int], more: dict[str, int]) -> None:
     for key, value in more.items():
         usage[key] = usage.get(key, 0) + value
-
-
-def _kinds(values: frozenset[str], dated: bool) -> dict[str, frozenset[str]]:
-    """Values by what they are: months, weekdays and numbers, and for a
-    question asking a date (``dated``) years apart from other numbers (for a
-    count, "2,000" is a number)."""
-    kinds: dict[str, set[str]] = {}
-    for value in values:
-        kind = (
-            "year" if dated and YEAR.fullmatch(value)
-            else "month" if value.startswith("#month")
-            else "weekday" if value.startswith("#day")
-            else "number"
-        )
-        kinds.setdefault(kind, set()).add(value)
-    return {kind: frozenset(found) for kind, found in kinds.items()}
-
-
-def differing(ours: frozenset[str], theirs: frozenset[str], dated: bool = True) -> bool:
-    """Whether two answers state, for some kind of value both hold, none in common
-    (``dated``: the question asks a date, so a year is compared with years).
-
-    >>> differing(frozenset({"5", "#month3"}), frozenset({"6", "#month3"}))
-    True
-    >>> differing(frozenset({"5", "#month3"}), frozenset({"#day3"}))
-    False
-    >>> differing(frozenset({"2000"}), frozenset({"4000"}), dated=False)
-    True
-    """
-    mine, other = _kinds(ours, dated), _kinds(theirs, dated)
-    return any(not (mine[kind] & other[kind]) for kind in mine.keys() & other.keys())
 
 
 def other_language_evidence(

@@ -105,3 +105,15 @@ def test_no_second_reading_without_another_number_in_another_language(planted_st
 )
 def test_differing(ours: set[str], theirs: set[str], dated: bool, differ: bool) -> None:
     assert differing(frozenset(ours), frozenset(theirs), dated) is differ
+
+
+def test_a_draft_citing_both_sides_and_telling_one_is_a_disagreement(planted_store: Path, nano_e5) -> None:
+    """rag.conflicts: the draft cites the Norwegian 2018 and the English 2017 and
+    says 2018. No second reading is needed (none is made: every language is
+    cited); the stage sees the two cited values of one kind and shows both."""
+    chat = ScriptedChat(citing("satte i gang i 2018", "It was launched in 2018.", "launched by the three countries in 2017"))
+    engine, answer = ask(planted_store, nano_e5, chat, ASTANA)
+    assert answer.refused and answer.answer == DISAGREEMENTS["en"], engine.last_decision.fired
+    assert engine.last_decision.fired[0] == "conflicting_sources"
+    shown = {passage.source for passage in answer.related}
+    assert {"astana_2018.txt", "003_dde437028c99873a.txt"} <= shown
