@@ -266,7 +266,7 @@ def _same_count(
     return False
 
 
-def counts_alike(ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors) -> bool:
+def counts_alike(ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors | None) -> bool:
     """Whether the two sentences' counted phrases share a word in some spelling or
     translation ("4.000 amerikanske soldater", "2,000 American troops") and
     name no two different countries ("34 Turkish soldiers" and "to soldater
@@ -282,8 +282,8 @@ def counts_alike(ours: StoredSentence, theirs: StoredSentence, given: frozenset[
          for country in country_equivalents(word)}
         for sentence in (ours, theirs)
     ]
-    if all(countries) and not countries[0] & countries[1]:
-        return False
+    if vectors is None or (all(countries) and not countries[0] & countries[1]):
+        return False  # without the stored vectors no translation is known
     return _same_count(ours, theirs, given, vectors, every_word=False)
 
 
@@ -334,7 +334,7 @@ def _cited_against(
             theirs = values.of(other.text, other.language)
             if other.source == ours.source or not theirs or not differing(theirs, stated, dated):
                 continue
-            if values.kind == "quantity" and (vectors is None or not counts_alike(ours, other, frozenset(values.given), vectors)):
+            if values.kind == "quantity" and not counts_alike(ours, other, frozenset(values.given), vectors):
                 continue
             return [ours, other]
     return []
