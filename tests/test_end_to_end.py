@@ -70,8 +70,10 @@ def test_cli_json_contract_with_real_models(seeded_store) -> None:
     assert "34" in answer["answer"] and not answer["refused"]
     assert answer["backend"] == {"llm": "embedded:qwen2.5-coder-1.5b", "embedding": "embedded:multilingual-e5-small-q4"}
     assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
-    # the answer, then the confirm stage asking whether its sentences state it (rag/confirm.py)
-    assert answer["usage"]["model_calls"] == 2 and answer["usage"]["prompt_tokens"] > 400
+    # the answer, then the confirm stage asking whether its sentences state it (rag/confirm.py),
+    # then the second reading of the count from the other languages' evidence (rag/second_reading.py):
+    # a draft, and its own confirm call when the draft stands; it found no other count here
+    assert 3 <= answer["usage"]["model_calls"] <= 4 and answer["usage"]["prompt_tokens"] > 400
     # The rules and worked examples come from the prefix cache: only the
     # evidence and the question are computed for the answer.
     assert 300 < answer["usage"]["cached_prompt_tokens"] < answer["usage"]["prompt_tokens"]
