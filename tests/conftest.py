@@ -53,6 +53,20 @@ def seeded_store(tmp_path_factory: pytest.TempPathFactory, nano_e5) -> Path:
     return storage
 
 
+def store_with(tmp_path_factory: pytest.TempPathFactory, nano_e5, planted: Path) -> Path:
+    """A store of seeds/ plus the articles in ``planted`` (contradictions the conflict tests ask about)."""
+    import shutil
+
+    from rag.ingest import ingest
+
+    corpus = tmp_path_factory.mktemp("corpus")
+    for path in [*SEEDS.glob("*.txt"), *planted.glob("*.txt")]:
+        shutil.copy(path, corpus)
+    storage = tmp_path_factory.mktemp("planted")
+    ingest(Settings(storage_dir=storage), corpus, embed_model=nano_e5)
+    return storage
+
+
 def retriever_over(seeded_store: Path, nano_e5, **settings):
     """The engine's retriever over ``seeded_store`` with ``settings``; no LLM is loaded or asked."""
     from rag.engine import Engine

@@ -22,7 +22,7 @@ from rag.config import Settings
 from rag.engine import Engine
 from rag.ingest import ingest
 
-from .conftest import SEEDS
+from .conftest import SEEDS, store_with
 from .test_answer import ScriptedChat, citing
 
 PLANTED = Path(__file__).parent / "data" / "conflicts"
@@ -30,12 +30,7 @@ PLANTED = Path(__file__).parent / "data" / "conflicts"
 
 @pytest.fixture(scope="module")
 def planted_store(tmp_path_factory: pytest.TempPathFactory, nano_e5) -> Path:
-    corpus = tmp_path_factory.mktemp("corpus")
-    for path in [*SEEDS.glob("*.txt"), *PLANTED.glob("*.txt")]:
-        shutil.copy(path, corpus)
-    storage = tmp_path_factory.mktemp("planted")
-    ingest(Settings(storage_dir=storage), corpus, embed_model=nano_e5)
-    return storage
+    return store_with(tmp_path_factory, nano_e5, PLANTED)
 
 
 def ask(storage: Path, nano_e5, chat: ScriptedChat, question: str):

@@ -11,7 +11,6 @@ reading (past its scripts it chooses no sentence).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,9 @@ import pytest
 from rag.answer import DISAGREEMENTS
 from rag.config import Settings
 from rag.engine import Engine
-from rag.generate import Draft
-from rag.ingest import ingest
 from rag.second_reading import differing
 
-from .conftest import SEEDS
+from .conftest import store_with
 from .test_answer import ScriptedChat, citing
 
 PLANTED = Path(__file__).parent / "data" / "second_reading"
@@ -32,12 +29,7 @@ ASTANA = "In which year was the Astana peace process launched?"
 
 @pytest.fixture(scope="module")
 def planted_store(tmp_path_factory: pytest.TempPathFactory, nano_e5) -> Path:
-    corpus = tmp_path_factory.mktemp("corpus")
-    for path in [*SEEDS.glob("*.txt"), *PLANTED.glob("*.txt")]:
-        shutil.copy(path, corpus)
-    storage = tmp_path_factory.mktemp("planted")
-    ingest(Settings(storage_dir=storage), corpus, embed_model=nano_e5)
-    return storage
+    return store_with(tmp_path_factory, nano_e5, PLANTED)
 
 
 def ask(storage: Path, nano_e5, chat: ScriptedChat, question: str) -> tuple[Engine, object]:
