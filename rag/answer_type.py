@@ -41,8 +41,8 @@ _QUESTION_WORDS: dict[AnswerType, str] = {
     r"|wie viele?|wie alt",
     # "when" and "når" also join clauses ("Where did they meet when they
     # agreed ...?"): they ask for a date only where the question starts.
-    "date": r"^(?:when|når)|what year|which year|what date|what day|hvornår|hvilket år|hvilken dag"
-    r"|hvilken dato|wann|in welchem jahr|an welchem (?:tag|wochentag|datum)",
+    "date": r"^(?:when|når)|what year|which year|what month|which month|what date|what day|hvornår|hvilket år"
+    r"|hvilken måned|hvilken dag|hvilken dato|wann|in welchem (?:jahr|monat)|an welchem (?:tag|wochentag|datum)",
 }
 
 # Per language, so that the Danish "to" (two) is not read into English text.
@@ -111,6 +111,21 @@ def asks_who(question: str) -> bool:
     return bool(_ASKS_WHO.match(question.strip()))
 
 
+def counted_part(question: str) -> str | None:
+    """What follows a how-many question's question words ("türkische Soldaten wurden
+    getötet?" of "Wie viele türkische Soldaten wurden getötet?"); None when
+    the question asks no quantity.
+
+    >>> counted_part("Wie viele türkische Soldaten wurden getötet?"), counted_part("Who called?")
+    ('türkische Soldaten wurden getötet?', None)
+    """
+    if answer_type(question) != "quantity":
+        return None
+    # searched in the question itself: casefolding can change its length ("ß")
+    found = re.search(_ASKS["quantity"].pattern, question.strip(), re.IGNORECASE)
+    return question.strip()[found.end():].strip() if found else None
+
+
 def _patterns(language: str) -> dict[AnswerType, re.Pattern[str]]:
     numbers, units, dates = (t[language] for t in (_NUMBER_WORDS, _TIME_UNITS, _DATE_WORDS))
     return {
@@ -131,6 +146,8 @@ def answer_type(question: str) -> AnswerType | None:
     ['quantity', 'date', None]
     >>> [answer_type(q) for q in ("When did they meet?", "Where did they meet when it ended?", "Når møttes de?")]
     ['date', None, 'date']
+    >>> answer_type("In which month and year did they agree on patrols?")
+    'date'
     """
     folded = question.strip().casefold()
     for kind, pattern in _ASKS.items():

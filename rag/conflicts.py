@@ -28,13 +28,14 @@ dates (:func:`rag.numerals.numbers_in`) for the first three, and names
 Across languages neither test sees a restatement: the question's words are
 not the sentence's, and e5 puts a translation (0.84-0.91) no nearer than
 another event of the same story in one language (up to 0.908). So for a
-count a third test compares what the numbers count (:func:`counted`): a
-sentence in another language, within :data:`CROSS_LANGUAGE_SIMILARITY`,
-states the same count when each word of one sentence's counted phrase is
-the other's in some spelling or translation ("36 türkische Soldaten" and
-"34 Turkish soldiers"; a word translates when the two words' e5 vectors
-are within :data:`TRANSLATION_SIMILARITY`). "Two soldiers of the Syrian
-army" is not "34 Turkish soldiers", nor "135 sivile" two soldiers.
+count a third test compares the counts themselves
+(:func:`rag.counts.same_count_across_languages`): a sentence in another
+language states the same count when what the two numbers count shares a
+word in some spelling or translation, naming no two different countries,
+and the two sentences, or else the clauses around the two numbers, are
+close in e5 ("about pulling 2000 American troops out of" and "at 4000
+amerikanske soldater trækkes ud", where the whole sentences are not). "Two soldiers of the Syrian army" is not "34 Turkish soldiers", nor
+"135 sivile" two soldiers.
 
 When no other file's sentence is seen to disagree, the draft's own citations
 are compared (:func:`_cited_against`): a draft citing the Danish "3.
@@ -76,11 +77,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rag.answer_type import AnswerType, answer_type, asks_who, holds
+from rag.counts import Phrases, counts_alike, same_count_across_languages
 from rag.language import question_language
 from rag.names import is_language_name
 from rag.numerals import YEAR, numbers_in
 from rag.store import StoredSentence
-from rag.words import content_words, country_equivalents, held_by, name_units, stopwords, tokens, words
+from rag.words import content_words, held_by, name_units, words
 
 RULE = "conflicting_sources"
 # Sentences looked at beyond the evidence: retrieval's ranking, best first.
@@ -99,19 +101,7 @@ SAME_FACT_SIMILARITY = 0.92
 # Nearest stored sentences of each supporting one looked at beyond the
 # question's candidates: where many articles cover one event, a restatement
 # of the fact can rank below CANDIDATES for the question.
-NEIGHBOURS = 20
-# Across languages, sentences at least this close whose counted phrases
-# match state the same count: the planted translations of a seed's count
-# scored 0.901-0.909, another event's count in another language 0.836.
-CROSS_LANGUAGE_SIMILARITY = 0.85
-# Two words whose e5 vectors (embedded alone) are this close are one word in
-# two languages: "soldater"/"soldiers" 0.957, "amerikanske"/"American" 0.947,
-# "russiske"/"Russian" 0.922, while "civilians"/"soldiers" reach 0.901 and
-# "syriske"/"Turkish" 0.869. Some translations score lower
-# ("opprørere"/"rebels" 0.867): those counts are not compared.
-TRANSLATION_SIMILARITY = 0.92
-# Words read after a number as what it counts ("36 türkische Soldaten").
-COUNTED_WORDS = 2
+NEIGHBOURS = 50
 # Disagreeing sentences shown with the supporting one (the refusal's passages).
 SHOWN = 3
 
@@ -208,83 +198,12 @@ def _holds_whole(word: str, text: str) -> bool:
     return all(held_by(part, [text]) for part in word.split("-") if part)
 
 
-def counted(text: str, language: str, given: frozenset[str] = frozenset()) -> list[list[str]]:
-    """What each number of ``text`` counts: up to :data:`COUNTED_WORDS` words after
-    it, function words and numbers skipped, up to the next punctuation; the
-    question's own numbers (``given``) are left out.
-
-    >>> counted("Sohr said 34 Turkish soldiers died, and 2 of the Syrian army.", "en")
-    [['Turkish', 'soldiers'], ['Syrian', 'army']]
-    """
-    found = tokens(text)
-    function_words = stopwords(language)
-    phrases = []
-    for i, token in enumerate(found):
-        values = numbers_in(token, language)
-        if not values or values <= given or all(value.startswith("#") for value in values):  # a weekday, a month
-            continue
-        phrase: list[str] = []
-        for word in found[i + 1:]:
-            if not word[0].isalnum() or len(phrase) == COUNTED_WORDS:
-                break
-            if word.casefold() not in function_words and not numbers_in(word, language):
-                phrase.append(word)
-        if phrase:
-            phrases.append(phrase)
-    return phrases
-
-
-class Vectors(Protocol):
+class Vectors(Phrases, Protocol):
     """The stored e5 vectors, read as :class:`rag.retrieve.HybridRetriever` reads them."""
 
     def similarity(self, sentence: StoredSentence, others: Sequence[StoredSentence]) -> list[float]: ...
 
     def neighbours(self, sentence: StoredSentence, k: int) -> list[tuple[StoredSentence, float]]: ...
-
-    def word_similarity(self, word: str, other: str) -> float: ...
-
-
-def _same_count(
-    ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors, every_word: bool = True
-) -> bool:
-    """Whether two sentences count the same thing: some counted phrase of one
-    whose every word (with ``every_word`` false: some word) is a word of a
-    counted phrase of the other, in some spelling (:func:`rag.words.held_by`)
-    or translation (:data:`TRANSLATION_SIMILARITY`)."""
-
-    def is_in(word: str, phrase: list[str]) -> bool:
-        return held_by(word, [" ".join(phrase)]) or any(
-            vectors.word_similarity(word.casefold(), other.casefold()) >= TRANSLATION_SIMILARITY for other in phrase
-        )
-
-    test = all if every_word else any
-    for a in counted(ours.text, ours.language, given):
-        for b in counted(theirs.text, theirs.language, given):
-            shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
-            if test(is_in(word, longer) for word in shorter):
-                return True
-    return False
-
-
-def counts_alike(ours: StoredSentence, theirs: StoredSentence, given: frozenset[str], vectors: Vectors | None) -> bool:
-    """Whether the two sentences' counted phrases share a word in some spelling or
-    translation ("4.000 amerikanske soldater", "2,000 American troops") and
-    name no two different countries ("34 Turkish soldiers" and "to soldater
-    fra den syriske hær" share the soldiers, not the army); "135 sivile" and
-    "to soldater" share no word.
-
-    >>> s = lambda text, language: StoredSentence(text, "a.txt", 0, len(text), text, language, "", "", 0)
-    >>> counts_alike(s("34 Turkish soldiers died.", "en"), s("To soldater fra den syriske hær døde.", "da"), frozenset(), None)
-    False
-    """
-    countries = [
-        {country for phrase in counted(sentence.text, sentence.language, given) for word in phrase
-         for country in country_equivalents(word)}
-        for sentence in (ours, theirs)
-    ]
-    if vectors is None or (all(countries) and not countries[0] & countries[1]):
-        return False  # without the stored vectors no translation is known
-    return _same_count(ours, theirs, given, vectors, every_word=False)
 
 
 def _kinds(values: frozenset[str], dated: bool) -> dict[str, frozenset[str]]:
@@ -404,7 +323,7 @@ def conflict(
                 or (len(bar) >= needed and bar <= on_topic(sentence))
                 or (
                     counts and vectors is not None and sentence.language != ours.language
-                    and cosine >= CROSS_LANGUAGE_SIMILARITY and _same_count(ours, sentence, given, vectors)
+                    and same_count_across_languages(ours, sentence, given, vectors, cosine)
                 )
             )
             if same_fact and sentence.source not in found:

@@ -32,6 +32,16 @@ from functools import lru_cache
 _NUMBER = re.compile(r"(?<![\d.,])\d{1,3}([,.'\u00a0\u202f ])\d{3}(?!\d)(?:\1\d{3}(?!\d))*|\d+(?:[.,]\d+)?")
 _NUMBER_WORD = re.compile(r"\w+(?:-\w+)*")  # "thirty-four" is one word here
 
+
+def join_digit_groups(text: str) -> str:
+    """``text`` with each number grouped in thousands written without its separators,
+    so that a tokenizer reads it as one word.
+
+    >>> join_digit_groups("2,000 troops, 1.5 km, 2 000 soldater")
+    '2000 troops, 1.5 km, 2000 soldater'
+    """
+    return _NUMBER.sub(lambda found: found.group(0).replace(found.group(1), "") if found.group(1) else found.group(0), text)
+
 # Babel's locale for each ISO code ragbot uses (Norwegian: Bokmål).
 BABEL_LOCALES = {"en": "en", "da": "da", "no": "nb", "de": "de", "sv": "sv"}
 # 1 is left out: "en", "et", "ein", "one" are also articles and pronouns.

@@ -261,7 +261,7 @@ class HybridRetriever:
         self._lexical_weight = lexical_weight
         self._answer_type_bonus = answer_type_bonus
         self.record_steps = False  # set by the evaluation: rank every step, even unused ones
-        self._word_vectors: dict[str, np.ndarray] = {}
+        self._phrase_vectors: dict[str, np.ndarray] = {}
 
     @classmethod
     def from_settings(
@@ -318,18 +318,18 @@ class HybridRetriever:
         """The ``k`` stored sentences nearest ``sentence`` by their stored vectors, with their cosines."""
         return self._dense.neighbours(sentence, k)
 
-    def word_similarity(self, word: str, other: str) -> float:
-        """The cosine of two words' e5 vectors, each embedded alone (the conflict
-        stage's test of one word in two languages)."""
-        return float(self._word_vector(word) @ self._word_vector(other))
+    def phrase_similarity(self, phrase: str, other: str) -> float:
+        """The cosine of two short texts' e5 vectors, each embedded alone (the conflict
+        stage's tests of one word, or one clause, in two languages: :mod:`rag.counts`)."""
+        return float(self._phrase_vector(phrase) @ self._phrase_vector(other))
 
-    def _word_vector(self, word: str) -> np.ndarray:
+    def _phrase_vector(self, phrase: str) -> np.ndarray:
         # kept per retriever (not an lru_cache on the method, which would keep
         # every retriever an engine's reload replaced alive); counted words recur
-        if word not in self._word_vectors:
-            vector = np.asarray(self._dense._embed_query(word), dtype=float)
-            self._word_vectors[word] = vector / np.linalg.norm(vector)
-        return self._word_vectors[word]
+        if phrase not in self._phrase_vectors:
+            vector = np.asarray(self._dense._embed_query(phrase), dtype=float)
+            self._phrase_vectors[phrase] = vector / np.linalg.norm(vector)
+        return self._phrase_vectors[phrase]
 
     def retrieve(self, query: str) -> Retrieved:
         hits = self._dense.retrieve(query)

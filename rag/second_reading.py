@@ -20,7 +20,7 @@ values of one kind that differ (:func:`differing`: a year against a year, a
 day of the month against a day, a weekday against a weekday; "Saturday" and
 "2 March" are not compared), and, for a count, when the two counted phrases
 share a word in some spelling or translation
-(:func:`rag.conflicts.counts_alike`: "135 sivile" is not "to soldater").
+(:func:`rag.counts.counts_alike`: "135 sivile" is not "to soldater").
 Then the answer is refused as a disagreement, showing the first draft's
 supporting sentence and the second's, each with its file.
 
@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING
 from rag.abstain import abstains
 from rag.answer import strip_markers
 from rag.confirm import Confirmer, unconfirmed
-from rag.conflicts import Numbers, Vectors, asked_values, counts_alike, differing
+from rag.conflicts import Numbers, Vectors, asked_values, differing
+from rag.counts import counts_alike
 from rag.store import StoredSentence
 from rag.verify import verify
 

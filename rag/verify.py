@@ -25,6 +25,7 @@ import re
 
 from rag.answer import strip_markers
 from rag.answer_type import answer_type, asks_who_or_where, holds
+from rag.counts import counts_another_country
 from rag.generate import Draft
 from rag.language import LANGUAGE_NAMES, answer_language
 from rag.numerals import dates_in, numbers_in
@@ -38,6 +39,7 @@ CHECKS = (
     "question_number_missing",
     "question_name_missing",
     "asked_kind_missing",
+    "counts_another_country",
     "restates_question",
     "no_new_name",
     "echo",
@@ -68,6 +70,9 @@ def verify(
       chosen sentence holds in any spelling (:func:`question_names_missing`).
     - ``asked_kind_missing``: a "how long / how many / when" question
       answered with no duration, number or date (:func:`asked_kind_missing`).
+    - ``counts_another_country``: a how-many question counting one
+      country's people answered with a number that, in the cited sentences,
+      counts another country's (:func:`rag.counts.counts_another_country`).
     - ``restates_question``: the answer adds no word and no number to the
       question's own (:func:`restates_question`).
     - ``no_new_name``: a "who / where" question answered with no name the
@@ -88,6 +93,7 @@ def verify(
         "question_number_missing": bool(numbers_in(question, language) - context - _numbers_held(cited)),
         "question_name_missing": bool(question_names_missing(question, cited, language)),
         "asked_kind_missing": asked_kind_missing(text, question, language),
+        "counts_another_country": counts_another_country(question, language, text, cited),
         "restates_question": restates_question(text, question, language),
         "no_new_name": no_new_name(text, question, language),
         "echo": bool(confidential) and echoes(text, confidential),

@@ -234,6 +234,10 @@ TROOPS = StoredSentence("t", "b.txt", 0, 1, "Trump announced pulling 2,000 Ameri
          ["restates_question", "no_new_name"]),
         ("Trump announced it.", [2], "Who announced pulling troops out of Syria?", "en", []),
         ("Donald Trump og Syrien.", [2], "Hvem ville trække tropper ud af Syrien, Trump?", "da", ["no_new_name"]),
+        # a count of another country's people: the question counts Russian soldiers, the sentence American
+        ("2.000 Soldaten.", [2], "Wie viele russische Soldaten zieht Trump aus Syrien ab?", "de", ["counts_another_country"]),
+        ("2.000 amerikanske soldater.", [2], "Hvor mange amerikanske soldater trækkes ud af Syrien?", "da", []),
+        ("2,000 troops.", [2], "How many troops will leave Syria?", "en", []),  # no country asked: nothing to compare
         ("", [1], "How long?", "en", ["no_evidence"]),
         ("Three hours.", [], "How long?", "en", ["no_evidence"]),
     ],
