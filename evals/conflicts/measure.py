@@ -23,15 +23,21 @@ six of eight across languages, three years or dates, frozen before the
 fifth session's work and run once on its first engine; "heldout11": the
 same, all eight across languages and on numbers, frozen before the
 second-reading stage was measured on anything new, run once on the
-fifth session's final engine).
-``--sets`` asks only some sets' questions (the store holds every article).
+fifth session's final engine; "heldout12": the same, seven of eight
+across languages, frozen before the sixth session's work and run once on
+its final engine).
+``--sets`` asks only some sets' questions (the store holds every article);
+with ``--isolated`` the store holds the seeds and only those sets'
+articles (for one set: its contradictions without the others', which
+crowd the evidence and can show a disagreement between two planted
+articles).
 ``--save FILE`` keeps each answer with its draft (a pickle: only load your
 own), and ``--replay FILE`` re-scores those drafts with the current conflict
 stage and no model, for choosing the stage on sets already looked at (a
 draft another rule refused stays refused; one only the conflict stage had
 refused is taken as answered, since the confirm stage never saw it).
 
-    .venv/bin/python evals/conflicts/measure.py [--store DIR] [--sets a,b] [--save FILE | --replay FILE]
+    .venv/bin/python evals/conflicts/measure.py [--store DIR] [--sets a,b [--isolated]] [--save FILE | --replay FILE]
 
 An outcome is one of: "shown" (refused saying the articles disagree, with
 the seed's and the planted file's sentences among the passages), "seed"
@@ -50,7 +56,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 12))))
+HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 13))))
+
+
+def _set_name(folder: Path) -> str:
+    """The set a folder's articles belong to ("tests" for the tests' own)."""
+    return "tests" if folder.name == "conflicts" else folder.name
 
 
 def outcome(answer, seed: list[str], planted: list[str]) -> str:
@@ -106,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=None, help="store directory (default: a temporary one)")
     parser.add_argument("--sets", default="", help="comma-separated sets to ask (default: all)")
+    parser.add_argument("--isolated", action="store_true", help="store only the seeds and the asked sets' articles")
     parser.add_argument("--save", type=Path, default=None, help="keep every answer and its draft in this file")
     parser.add_argument("--replay", type=Path, default=None, help="re-score the drafts saved in this file, no model")
     args = parser.parse_args()
@@ -119,7 +131,13 @@ def main() -> None:
     corpus = store / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     here = Path(__file__).parent
-    for folder in (REPO / "seeds", REPO / "tests/data/conflicts", *HELDOUT):
+    wanted = set(filter(None, args.sets.split(",")))
+    folders = [REPO / "tests/data/conflicts", *HELDOUT]
+    if args.isolated:
+        if not wanted:
+            parser.error("--isolated needs --sets")
+        folders = [folder for folder in folders if _set_name(folder) in wanted]
+    for folder in (REPO / "seeds", *folders):
         for path in folder.glob("*.txt"):
             shutil.copy(path, corpus)
     settings = load_settings().model_copy(update={"storage_dir": store})
@@ -145,7 +163,6 @@ def main() -> None:
     counts: dict[str, dict[str, int]] = {}
     lines = [line for path in (here / "questions.jsonl", *(folder / "questions.jsonl" for folder in HELDOUT[1:]))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    wanted = set(filter(None, args.sets.split(",")))
     for line in lines:
         item = json.loads(line)
         if wanted and item["set"] not in wanted:
