@@ -25,7 +25,9 @@ same, all eight across languages and on numbers, frozen before the
 second-reading stage was measured on anything new, run once on the
 fifth session's final engine; "heldout12": the same, seven of eight
 across languages, frozen before the sixth session's work and run once on
-its final engine).
+its final engine; "heldout13": the same, all eight across languages,
+four on who, written after the sixth session's last change and run once
+on its final engine).
 ``--sets`` asks only some sets' questions (the store holds every article);
 with ``--isolated`` the store holds the seeds and only those sets'
 articles (for one set: its contradictions without the others', which
@@ -56,7 +58,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 13))))
+HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 14))))
 
 
 def _set_name(folder: Path) -> str:
