@@ -83,21 +83,8 @@ def counted_values(text: str, language: str, given: frozenset[str] = frozenset()
     [(frozenset({'19'}), ['Syrian', 'soldiers']), (frozenset({'2000'}), ['fled'])]
     """
     found = tokens(join_digit_groups(text))
-    function_words = stopwords(language)
-    phrases = []
-    for i, token in enumerate(found):
-        values = frozenset(numbers_in(token, language))
-        if not values or values <= given or all(value.startswith("#") for value in values):  # a weekday, a month
-            continue
-        phrase: list[str] = []
-        for word in found[i + 1:]:
-            if not word[0].isalnum() or len(phrase) == COUNTED_WORDS:
-                break
-            if word.casefold() not in function_words and not numbers_in(word, language):
-                phrase.append(word)
-        if phrase:
-            phrases.append((values, phrase))
-    return phrases
+    phrases = [(values, _counted_words(found[i + 1:], language)) for i, values in _numbers(found, language, given)]
+    return [(values, phrase) for values, phrase in phrases if phrase]
 
 
 def asked_counted(question: str, language: str) -> list[str]:
@@ -109,16 +96,31 @@ def asked_counted(question: str, language: str) -> list[str]:
     ['soldater', 'syriske']
     """
     part = counted_part(question)
-    if part is None:
-        return []
+    return [] if part is None else _counted_words(tokens(part), language)
+
+
+def _numbers(found: list[str], language: str, given: frozenset[str]) -> list[tuple[int, frozenset[str]]]:
+    """The positions and values of the tokens that are numbers, not weekdays or
+    months, and not only the question's own (``given``)."""
+    numbers = []
+    for i, token in enumerate(found):
+        values = frozenset(numbers_in(token, language))
+        if values and not values <= given and not all(value.startswith("#") for value in values):
+            numbers.append((i, values))
+    return numbers
+
+
+def _counted_words(following: list[str], language: str) -> list[str]:
+    """Up to :data:`COUNTED_WORDS` of the words in ``following``, function words and
+    numbers skipped, up to the first punctuation mark."""
     function_words = stopwords(language)
-    asked: list[str] = []
-    for word in tokens(part):
-        if not word[0].isalnum() or len(asked) == COUNTED_WORDS:
+    words: list[str] = []
+    for word in following:
+        if not word[0].isalnum() or len(words) == COUNTED_WORDS:
             break
         if word.casefold() not in function_words and not numbers_in(word, language):
-            asked.append(word)
-    return asked
+            words.append(word)
+    return words
 
 
 def _countries(phrase: list[str]) -> set[str]:
@@ -153,10 +155,7 @@ def count_clauses(text: str, language: str, given: frozenset[str] = frozenset())
     punctuation; digit groups are read whole ("2,000" is 2000)."""
     found = tokens(join_digit_groups(text))
     clauses = []
-    for i, token in enumerate(found):
-        values = frozenset(numbers_in(token, language))
-        if not values or values <= given or all(value.startswith("#") for value in values):
-            continue
+    for i, values in _numbers(found, language, given):
         start = i
         while start > 0 and i - start < CLAUSE_WORDS and found[start - 1][0].isalnum():
             start -= 1
@@ -200,8 +199,7 @@ def counts_alike(ours: StoredSentence, theirs: StoredSentence, given: frozenset[
     False
     """
     countries = [
-        {country for phrase in counted(sentence.text, sentence.language, given) for word in phrase
-         for country in country_equivalents(word)}
+        _countries([word for phrase in counted(sentence.text, sentence.language, given) for word in phrase])
         for sentence in (ours, theirs)
     ]
     if vectors is None or (all(countries) and not countries[0] & countries[1]):

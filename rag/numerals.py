@@ -42,6 +42,7 @@ def join_digit_groups(text: str) -> str:
     """
     return _NUMBER.sub(lambda found: found.group(0).replace(found.group(1), "") if found.group(1) else found.group(0), text)
 
+
 # Babel's locale for each ISO code ragbot uses (Norwegian: Bokmål).
 BABEL_LOCALES = {"en": "en", "da": "da", "no": "nb", "de": "de", "sv": "sv"}
 # 1 is left out: "en", "et", "ein", "one" are also articles and pronouns.

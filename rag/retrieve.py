@@ -89,6 +89,9 @@ class Retrieved:
 # language's background (see ChromaDense): enough for a stable median, few
 # enough to hold in memory for any archive.
 BACKGROUND_SAMPLE = 256
+# Short texts' e5 vectors kept per retriever (words and clauses the conflict
+# stage compares; ~3 KB each).
+PHRASE_VECTORS_KEPT = 4096
 
 
 def background_samples(collection, sentences: Sequence[StoredSentence], size: int = BACKGROUND_SAMPLE) -> dict[str, np.ndarray]:
@@ -325,9 +328,12 @@ class HybridRetriever:
 
     def _phrase_vector(self, phrase: str) -> np.ndarray:
         # kept per retriever (not an lru_cache on the method, which would keep
-        # every retriever an engine's reload replaced alive); counted words recur
+        # every retriever an engine's reload replaced alive); counted words recur.
+        # Clauses do not, so a long-running bot keeps only the latest ones.
         if phrase not in self._phrase_vectors:
             vector = np.asarray(self._dense._embed_query(phrase), dtype=float)
+            if len(self._phrase_vectors) >= PHRASE_VECTORS_KEPT:
+                del self._phrase_vectors[next(iter(self._phrase_vectors))]  # the oldest
             self._phrase_vectors[phrase] = vector / np.linalg.norm(vector)
         return self._phrase_vectors[phrase]
 
