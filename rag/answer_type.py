@@ -84,6 +84,25 @@ _ASKS = {kind: re.compile(rf"\b(?:{words})\b") for kind, words in _QUESTION_WORD
 # a preposition ("By whom", "Von wem"); "hvor" only where it does not begin
 # "how many / how long / how old" in Danish and Norwegian.
 _WHO = r"(?:\w+\s+)?(?:who|whom|whose|wer|wen|wem|wessen|hvem|hvis)"
+# "Which Turkish official ...?", "Welcher Kremlsprecher ...?", "Hvilken organisation ...?":
+# which/welch-/hvilk- and at most two words before a noun for a person or a body
+# acting as one. A compound's last part counts ("Außenminister", "nyhedsbureau"),
+# but "land" only as a word of its own ("Russland" is a name, "NATO-land" a country);
+# after a preposition of place ("In welchem Land fanden sie statt?") it asks a place.
+_WHICH = r"(?:(?!(?:in|i|på|an|at|on|near|nahe|ved|bei)\s)\w+\s+)?(?:which|welche[rsmn]?|hvilke[nt]?|hvilket)"
+_ACTOR_NOUNS = (
+    "minister|ministre|ministerin|sprecher|sprecherin|talsmand|talsmann|talskvinde|talskvinne"
+    "|spokesman|spokeswoman|spokesperson|president|presidents|præsident|präsident|präsidenten"
+    "|leader|leaders|leder|ledere|chef|chefs|chefer|official|officials|embedsmand|embetsmann"
+    "|tjenestemann|beamte|beamter|politician|politiker|diplomat|envoy|gesandte|adviser|advisor"
+    "|berater|rådgiver|organisation|organization|organisasjon|organisationen|group|gruppe"
+    "|agency|agencies|agentur|nyhedsbureau|nyhetsbyrå|byrå|bureau"
+    "|institution|institusjon|instans|ministry|ministerium|ministerie|departement|country"
+)
+_ASKS_WHICH_ACTOR = re.compile(
+    rf"^{_WHICH}\s+(?:[\w-]+\s+){{0,2}}(?:[\w-]*(?:{_ACTOR_NOUNS})|(?:[\w]+-)?(?:land|lande))(?=[\s,?]|$)",
+    re.IGNORECASE,
+)
 _ASKS_WHO = re.compile(rf"^{_WHO}\b", re.IGNORECASE)
 _ASKS_WHO_OR_WHERE = re.compile(
     rf"^(?:{_WHO}"
@@ -105,10 +124,17 @@ def asks_who(question: str) -> bool:
     """Whether ``question`` asks for a person (or a body acting as one: a
     ministry, an agency, a country), not a place.
 
+    A which-question naming a person or body ("Which Turkish official said
+    ...?", "Welcher Kremlsprecher ...?", "Hvilket land ...?") asks who too.
+
     >>> [asks_who(q) for q in ("Von wem ging die Initiative aus?", "Hvem inviterede ham?", "Hvor mødtes de?")]
     [True, True, False]
+    >>> [asks_who(q) for q in ("Which Turkish official said so?", "Welcher Kremlsprecher bestätigte es?",
+    ...                        "Hvilken grænseby er hæren rykket til?", "In welchem Land fanden sie statt?")]
+    [True, True, False, False]
     """
-    return bool(_ASKS_WHO.match(question.strip()))
+    question = question.strip()
+    return bool(_ASKS_WHO.match(question) or _ASKS_WHICH_ACTOR.match(question))
 
 
 def counted_part(question: str) -> str | None:

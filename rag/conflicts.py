@@ -140,20 +140,25 @@ class _Names:
 
     >>> sorted(_Names("Who invited Erdogan?").of("Putin invited Recep Tayyip Erdogan in Danish.", "en"))
     ['Putin']
+    >>> sorted(_Names("Which Turkish official said so?").of("Turkish Foreign Minister Mevlüt Çavuşoğlu said so.", "en"))
+    ['Foreign', 'Mevlüt', 'Minister', 'Çavuşoğlu']
     """
 
     def __init__(self, question: str) -> None:
         self.question = question
 
     def of(self, text: str, language: str, of_kind: bool = True) -> frozenset[str]:
-        # a name one of whose words the question holds is the question's ("Vladimir Putin")
+        # A name ends with its surname: a unit whose last word the question holds
+        # is the question's person ("Vladimir Putin" for "... Putin?"); of any other
+        # unit only the words the question holds are the question's ("Turkish" in
+        # "Turkish Foreign Minister Mevlüt Çavuşoğlu" when the question says "Turkish").
         units = [words(" ".join(unit)) for unit in name_units(text, language)]
         return frozenset(
             word
             for unit in units
-            if not any(held_by(word, [self.question]) for word in unit)
+            if unit and not held_by(unit[-1], [self.question])
             for word in unit
-            if not is_language_name(word)
+            if not is_language_name(word) and not held_by(word, [self.question])
         )
 
     def shared(self, ours: frozenset[str], theirs: frozenset[str]) -> bool:
@@ -293,7 +298,8 @@ def conflict(
     if not stated:
         return []
     supporting = [s for s in cited if values.shared(values.of(s.text, s.language, of_kind=False), stated)]
-    topic = sorted(set(content_words(question, question_language(question))))
+    asked_in = question_language(question)
+    topic = sorted(set(content_words(question, asked_in)))
     needed = max(MIN_SHARED, len(topic) / 2)  # fewer: barely about the question itself
     counts = kind == "quantity"
     given = frozenset(values.given) if isinstance(values, Numbers) else frozenset()
@@ -319,6 +325,10 @@ def conflict(
         in_pool = {sentence.id for sentence in pool}
         # the question's words this sentence holds: a disagreeing one holds them all too
         bar = on_topic(ours)
+        # In another language than the question's, the supporting sentence holds only
+        # its names ("Moskau", "Türkei"); a sentence in the question's language that
+        # holds those and half the question is about the question for it.
+        across = ours.language != asked_in and len(bar) >= MIN_SHARED
         pairs = list(zip(pool, vectors.similarity(ours, pool) if vectors and pool else [0.0] * len(pool)))
         near = vectors.neighbours(ours, NEIGHBOURS) if vectors else []
         pairs += [(sentence, cosine) for sentence, cosine in near if sentence.id not in in_pool and other_value(sentence)]
@@ -327,6 +337,7 @@ def conflict(
             same_fact = (
                 cosine >= SAME_FACT_SIMILARITY
                 or (len(bar) >= needed and bar <= on_topic(sentence))
+                or (across and sentence.language == asked_in and len(on_topic(sentence)) >= needed and bar <= on_topic(sentence))
                 or (
                     counts and vectors is not None and sentence.language != ours.language
                     and same_count_across_languages(ours, sentence, given, vectors, cosine)

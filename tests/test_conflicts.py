@@ -1,9 +1,10 @@
 """Conflicting sources (rag/conflicts.py): when files disagree on the asked fact, the
 reader sees which file says what instead of one side stated as fact.
 
-The store holds the seeds plus the articles in tests/data/conflicts/: five that
+The store holds the seeds plus the articles in tests/data/conflicts/: six that
 contradict a seed (another toll in English and in German, another duration,
-another person, and in Norwegian another country as the actor) and one
+another person in English twice, one of them against the German seed, and in
+Norwegian another country as the actor) and one
 near-copy that repeats a seed's number. The Norwegian one is a disagreement the stage misses (across
 languages, in other words: evals/conflicts/measure.py counts it); it is in
 the store as one more article the others must not be confused with. The model is scripted to cite the seed's sentence;
@@ -47,6 +48,9 @@ def ask(storage: Path, nano_e5, chat: ScriptedChat, question: str):
         # names: another person said it
         ("Who called the talks in Moscow effective?", "calling the talks",
          "Putin called the talks effective.", "effective_talks.txt", "en"),
+        # "which leader" asks who as "who" does
+        ("Which leader called the talks in Moscow effective?", "calling the talks",
+         "Putin called the talks effective.", "effective_talks.txt", "en"),
     ],
 )
 def test_a_disagreement_is_shown_with_which_file_says_what(
@@ -87,6 +91,21 @@ def test_a_count_stated_in_another_language_is_compared(planted_store: Path, nan
     assert result.refused and result.answer == DISAGREEMENTS["da"]
     shown = {passage.source: passage.quote for passage in result.related}
     assert "tuerkische_bilanz.txt" in shown and any("34 Turkish soldiers" in quote for quote in shown.values())
+
+
+def test_a_name_stated_in_another_language_is_compared(planted_store: Path, nano_e5) -> None:
+    """The model citing an English article's vice president for a German question
+    ("Welcher türkische Politiker", which asks who): the German seed, which holds
+    the question's words, names another speaker. The English sentence holds only
+    the question's names, so the German one speaks for it; and "Turkish Vice
+    President Fuat Oktay" is a name although the question says "türkische"."""
+    question = ("Welcher türkische Politiker sagte, die Türkei und Russland hätten das gemeinsame Ziel, "
+                "Syrien von allen Terrororganisationen zu befreien?")
+    chat = ScriptedChat(citing("Fuat Oktay said", "Fuat Oktay sagte das."))
+    result = ask(planted_store, nano_e5, chat, question)
+    assert result.refused and result.answer == DISAGREEMENTS["de"]
+    shown = {passage.source: passage.quote for passage in result.related}
+    assert "shared_goal_vice_president.txt" in shown and any("Çavuşoğlu" in quote for quote in shown.values())
 
 
 def test_another_count_in_another_language_is_no_conflict(planted_store: Path, nano_e5) -> None:
