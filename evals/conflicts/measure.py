@@ -27,7 +27,9 @@ fifth session's final engine; "heldout12": the same, seven of eight
 across languages, frozen before the sixth session's work and run once on
 its final engine; "heldout13": the same, all eight across languages,
 four on who, written after the sixth session's last change and run once
-on its final engine).
+on its final engine; "heldout14": the same, all eight across languages,
+five on who, frozen before the seventh session's work on names and run
+once on its final engine).
 ``--sets`` asks only some sets' questions (the store holds every article);
 with ``--isolated`` the store holds the seeds and only those sets'
 articles (for one set: its contradictions without the others', which
@@ -58,7 +60,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 # every planted set's folder; the first one's questions are in HERE/questions.jsonl
-HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 14))))
+HELDOUT = tuple(HERE / name for name in ("heldout", *(f"heldout{n}" for n in range(2, 15))))
 
 
 def _set_name(folder: Path) -> str:
