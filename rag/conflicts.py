@@ -162,14 +162,13 @@ class _Names:
         # is the question's person ("Vladimir Putin" for "... Putin?"); of any other
         # unit only the words the question holds are the question's ("Turkish" in
         # "Turkish Foreign Minister Mevlüt Çavuşoğlu" when the question says "Turkish").
-        units = [words(" ".join(unit)) for unit in name_units(text, language)]
-        return frozenset(
-            word
-            for unit in units
-            if unit and not held_by(unit[-1], [self.question])
-            for word in unit
-            if not is_language_name(word) and not held_by(word, [self.question])
-        )
+        values: set[str] = set()
+        for unit in name_units(text, language):
+            unit_words = words(" ".join(unit))
+            asked = [held_by(word, [self.question]) for word in unit_words]  # each word looked up once
+            if unit_words and not asked[-1]:
+                values.update(w for w, held in zip(unit_words, asked) if not held and not is_language_name(w))
+        return frozenset(values)
 
     def shared(self, ours: frozenset[str], theirs: frozenset[str]) -> bool:
         # held_by: a country is one value in every language ("Tyrkiet", "Turkey")
@@ -188,7 +187,7 @@ def asked_values(question: str, language: str) -> Numbers | _Names | None:
     return None
 
 
-def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
+def _on_topic(topic: Sequence[str], sentence: StoredSentence, own: frozenset[str] | None = None) -> frozenset[str]:
     """The question's content words that ``sentence`` holds in some spelling,
     read under its article's headline, which names what the sentence leaves
     out ("the talks, which lasted about three hours" under "Erdogan and Putin
@@ -202,7 +201,7 @@ def _on_topic(topic: Sequence[str], sentence: StoredSentence) -> frozenset[str]:
     >>> sorted(_on_topic(["moscow", "talks", "visit"], s))
     ['visit']
     """
-    own = _own_topic(topic, sentence)
+    own = _own_topic(topic, sentence) if own is None else own  # ``own``: already read by the caller
     if len(own) < MIN_SHARED or not sentence.title:
         return own
     return own | frozenset(word for word in topic if _holds_whole(word, sentence.title))
@@ -320,6 +319,18 @@ def conflict(
     given = frozenset(values.given) if isinstance(values, Numbers) else frozenset()
     value_of: dict[str, frozenset[str]] = {}  # each sentence read once, whichever supporting one it meets
     topic_of: dict[str, frozenset[str]] = {}
+    own_of: dict[str, frozenset[str]] = {}
+
+    def own_topic(sentence: StoredSentence) -> frozenset[str]:
+        if sentence.id not in own_of:
+            own_of[sentence.id] = _own_topic(topic, sentence)
+        return own_of[sentence.id]
+
+    def on_topic(sentence: StoredSentence) -> frozenset[str]:
+        if sentence.id not in topic_of:
+            topic_of[sentence.id] = _on_topic(topic, sentence, own_topic(sentence))
+        return topic_of[sentence.id]
+
     for ours in supporting:
         # the answer's values this sentence states: another file's sentence with none
         # of them disagrees, even one the answer also cites ("first four, later five")
@@ -330,11 +341,6 @@ def conflict(
                 value_of[sentence.id] = values.of(sentence.text, sentence.language)
             theirs = value_of[sentence.id]
             return sentence.source != ours.source and bool(theirs) and not values.shared(theirs, mine)
-
-        def on_topic(sentence: StoredSentence) -> frozenset[str]:
-            if sentence.id not in topic_of:
-                topic_of[sentence.id] = _on_topic(topic, sentence)
-            return topic_of[sentence.id]
 
         pool = [sentence for sentence in candidates if other_value(sentence)]
         in_pool = {sentence.id for sentence in pool}
@@ -354,7 +360,7 @@ def conflict(
             same_fact = (
                 cosine >= SAME_FACT_SIMILARITY
                 or (len(bar) >= needed and bar <= on_topic(sentence))
-                or (across and sentence.language == asked_in and bar <= on_topic(sentence) and len(_own_topic(topic, sentence)) >= needed)
+                or (across and sentence.language == asked_in and bar <= on_topic(sentence) and len(own_topic(sentence)) >= needed)
                 or (
                     counts and vectors is not None and sentence.language != ours.language
                     and same_count_across_languages(ours, sentence, given, vectors, cosine)
